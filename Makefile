@@ -1,0 +1,61 @@
+# Thin wrapper over CMake: `make examples` and `make test` are the README's quick start.
+# Each first installs the Debian packages that are missing (as root), or says which to install.
+
+PACKAGES := g++ clang cmake make pkg-config catch2 libfmt-dev
+JOBS ?= $(shell nproc)
+SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+EXAMPLES := 01_coroutine_object 02_await 03_run 04_sleep_concurrency 07_blocking_vs_async
+
+.PHONY: all deps examples test test-release test-sanitize test-clang bench clean
+
+all: test
+
+deps:
+	@missing=""; \
+	for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	    if [ "$$(id -u)" -ne 0 ]; then \
+	        echo "corio needs these Debian packages; as root run:"; \
+	        echo "  apt-get update && apt-get install -y$$missing"; \
+	        exit 1; \
+	    fi; \
+	    echo "installing:$$missing"; \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
+	fi
+
+build/release/CMakeCache.txt: | deps
+	cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release
+
+examples: deps build/release/CMakeCache.txt
+	cmake --build build/release -j $(JOBS) --target examples
+	@for e in $(EXAMPLES); do \
+	    echo; echo "=== $$e ==="; \
+	    build/release/examples/$$e || exit 1; \
+	done
+
+# Every test, in Release with g++, then with g++ at -O0 under AddressSanitizer and
+# UndefinedBehaviorSanitizer (where the stack-safety test of task<T> can fail), then in
+# Release with clang++. Every build uses -Wall -Wextra -Wpedantic -Werror.
+test: test-release test-sanitize test-clang
+
+test-release: deps build/release/CMakeCache.txt
+	cmake --build build/release -j $(JOBS)
+	ctest --test-dir build/release --output-on-failure -j $(JOBS)
+
+test-sanitize: deps
+	cmake -S . -B build/sanitize -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=g++ \
+	    -DCMAKE_CXX_FLAGS="$(SANITIZE)" -DCMAKE_EXE_LINKER_FLAGS="$(SANITIZE)"
+	cmake --build build/sanitize -j $(JOBS)
+	ctest --test-dir build/sanitize --output-on-failure -j $(JOBS)
+
+test-clang: deps
+	cmake -S . -B build/clang -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++
+	cmake --build build/clang -j $(JOBS)
+	ctest --test-dir build/clang --output-on-failure -j $(JOBS)
+
+bench: deps build/release/CMakeCache.txt
+	cmake --build build/release -j $(JOBS) --target bench
+	build/release/bench/corio_bench
+
+clean:
+	rm -rf build

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: MIT
+// corio's side of the benchmark workloads of BENCH.md that the core can run so far:
+// W1 task churn, W2 fan-out, W3 timers. One line per figure, in BENCH.md's format.
+// Usage: corio_bench [W1|W2|W3]...  (all when none is named)
+#include <corio/corio.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <fmt/core.h>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <sys/resource.h>
+
+using namespace std::chrono_literals;
+
+namespace {
+
+long peak_rss_kb() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return usage.ru_maxrss;
+}
+
+std::string impl_name() {
+    corio::event_loop loop;
+    return "corio-" + std::string(loop.backend_name());
+}
+
+void report(std::string_view workload, std::size_t n, double seconds, double per_op_ns) {
+    fmt::print("workload={} impl={} n={} seconds={:.4f} per_op_ns={:.1f} rss_kb={}\n",
+               workload,
+               impl_name(),
+               n,
+               seconds,
+               per_op_ns,
+               peak_rss_kb());
+}
+
+double seconds_since(corio::clock::time_point start) {
+    return std::chrono::duration<double>(corio::clock::now() - start).count();
+}
+
+corio::task<int> trivial(int i) {
+    co_return i;
+}
+
+// W1: sequentially create and await trivial coroutines, inline and through spawn.
+corio::task<> task_churn(std::size_t n) {
+    long long sum = 0;
+    auto start = corio::clock::now();
+    for (std::size_t i = 0; i < n; ++i)
+        sum += co_await trivial(static_cast<int>(i));
+    double inline_s = seconds_since(start);
+    report("W1-await", n, inline_s, inline_s * 1e9 / static_cast<double>(n));
+
+    start = corio::clock::now();
+    for (std::size_t i = 0; i < n; ++i)
+        sum += co_await corio::spawn(trivial(static_cast<int>(i)));
+    double spawn_s = seconds_since(start);
+    report("W1-spawn", n, spawn_s, spawn_s * 1e9 / static_cast<double>(n));
+    if (sum == 42)
+        fmt::print("unlikely\n"); // keeps the sums observable
+}
+
+corio::task<> yield_once() {
+    co_await corio::sleep(0s);
+}
+
+// W2: spawn N tasks that each yield once, gather them all.
+corio::task<> fan_out(std::size_t n) {
+    std::vector<corio::task<>> tasks;
+    tasks.reserve(n);
+    auto start = corio::clock::now();
+    for (std::size_t i = 0; i < n; ++i)
+        tasks.push_back(yield_once());
+    co_await corio::gather(std::move(tasks));
+    double s = seconds_since(start);
+    report("W2", n, s, s * 1e9 / static_cast<double>(n));
+}
+
+corio::task<> sleep_for(std::chrono::milliseconds d) {
+    co_await corio::sleep(d);
+}
+
+// W3: N concurrent sleeps of x % 100 ms, x an LCG from seed 12345; the figure is the wall
+// time beyond the longest sleep (0.1 s), per task.
+corio::task<> timers(std::size_t n) {
+    std::vector<corio::task<>> tasks;
+    tasks.reserve(n);
+    std::uint32_t x = 12345;
+    auto start = corio::clock::now();
+    for (std::size_t i = 0; i < n; ++i) {
+        x = static_cast<std::uint32_t>((x * 1103515245ull + 12345ull) % (1ull << 31));
+        tasks.push_back(sleep_for(std::chrono::milliseconds(x % 100)));
+    }
+    co_await corio::gather(std::move(tasks));
+    double s = seconds_since(start);
+    report("W3", n, s, (s - 0.1) * 1e9 / static_cast<double>(n));
+}
+
+bool wanted(int argc, char** argv, const char* workload) {
+    if (argc < 2)
+        return true;
+    for (int i = 1; i < argc; ++i)
+        if (std::strcmp(argv[i], workload) == 0)
+            return true;
+    return false;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    if (wanted(argc, argv, "W1"))
+        corio::run(task_churn(1'000'000));
+    if (wanted(argc, argv, "W2"))
+        corio::run(fan_out(100'000));
+    if (wanted(argc, argv, "W3")) {
+        corio::run(timers(100'000));
+        corio::run(timers(1'000'000));
+    }
+}

@@ -1,0 +1,15 @@
+// SPDX-License-Identifier: MIT
+// corio/corio.hpp: every public header of corio except fmt.hpp.
+// Layer L7.
+#pragma once
+
+#include <corio/clock.hpp>
+#include <corio/errors.hpp>
+#include <corio/event_loop.hpp>
+#include <corio/gather.hpp>
+#include <corio/loop_options.hpp>
+#include <corio/run.hpp>
+#include <corio/spawn.hpp>
+#include <corio/task.hpp>
+#include <corio/task_handle.hpp>
+#include <corio/time.hpp>

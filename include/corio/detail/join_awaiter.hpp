@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: MIT
+// corio/detail/join_awaiter.hpp: join_awaiter, which waits for a set of tasks the structured
+// way: the first failure cancels the others, and it resumes only once all of them are done.
+// Layer L5. gather is built on it.
+#pragma once
+
+#include <corio/errors.hpp>
+#include <corio/event_loop.hpp>
+
+#include <corio/detail/loop_waiter.hpp>
+#include <corio/detail/task_state.hpp>
+
+#include <coroutine>
+#include <cstddef>
+#include <exception>
+#include <memory>
+#include <span>
+#include <string_view>
+
+namespace corio::detail {
+
+class join_awaiter final : public loop_waiter {
+public:
+    explicit join_awaiter(std::span<task_state_base* const> children)
+        : loop_waiter(get_running_loop()),
+          listeners_(std::make_unique<listener[]>(children.size())), count_(children.size()) {
+        for (std::size_t i = 0; i < count_; ++i) {
+            listeners_[i].self = this;
+            listeners_[i].child = children[i];
+        }
+    }
+
+    bool await_ready() {
+        for (std::size_t i = 0; i < count_; ++i) {
+            if (listeners_[i].child->done())
+                note_outcome(*listeners_[i].child);
+            else
+                ++pending_;
+        }
+        return pending_ == 0;
+    }
+
+    void await_suspend(std::coroutine_handle<> frame) {
+        bind(frame);
+        for (std::size_t i = 0; i < count_; ++i)
+            if (!listeners_[i].child->done())
+                listeners_[i].child->add_listener(listeners_[i]);
+        wait();
+    }
+
+    /// The first failure (a child's exception, or cancelled_error when the awaiting task was
+    /// cancelled first), or null when every child succeeded.
+    std::exception_ptr await_resume() {
+        resumed();
+        return first_error_;
+    }
+
+    // Cancelling the awaiter cancels every child, then still waits for all of them.
+    bool cancel() noexcept override {
+        if (pending_ == 0)
+            return false; // every result is in: deliver them, cancel at the next suspension
+        if (!first_error_)
+            first_error_ = std::make_exception_ptr(cancelled_error(owner().cancel_message()));
+        cancel_children(owner().cancel_message());
+        return true;
+    }
+
+private:
+    struct listener final : done_listener {
+        join_awaiter* self = nullptr;
+        task_state_base* child = nullptr;
+
+        void task_done(task_state_base& task) noexcept override { self->child_done(task); }
+    };
+
+    void child_done(task_state_base& child) noexcept {
+        note_outcome(child);
+        if (--pending_ == 0)
+            resume_later();
+    }
+
+    void note_outcome(task_state_base& child) noexcept {
+        if (child.exception() && !first_error_) {
+            first_error_ = child.exception();
+            cancel_children({});
+        }
+    }
+
+    void cancel_children(std::string_view message) noexcept {
+        for (std::size_t i = 0; i < count_; ++i)
+            listeners_[i].child->cancel(message);
+    }
+
+    std::unique_ptr<listener[]> listeners_;
+    std::size_t count_;
+    std::size_t pending_ = 0;
+    std::exception_ptr first_error_;
+};
+
+} // namespace corio::detail

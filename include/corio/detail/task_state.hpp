@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: MIT
+// corio/detail/task_state.hpp: the state of one spawned task, shared by its handles and the
+// loop, and the two interfaces it talks through: the waiter it is suspended on and the
+// listeners waiting for it to finish.
+// Layer L3. Loop thread only: the reference count is not atomic.
+#pragma once
+
+#include <corio/errors.hpp>
+#include <corio/task.hpp>
+
+#include <corio/detail/intrusive_list.hpp>
+
+#include <coroutine>
+#include <exception>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+namespace corio::detail {
+
+class task_state_base;
+
+/// The awaitable a task is suspended on. Every suspending awaitable in corio is one, so every
+/// suspension point is a cancellation point.
+class waiter {
+public:
+    /// Asks the operation to end early because its task was cancelled. Returns true when the
+    /// waiter delivers the cancellation itself (it unlinked itself and scheduled its resume, or
+    /// passed the request on to what it awaits); false when the request must wait for the
+    /// task's next suspension, as when the operation completed and its result must not be
+    /// dropped.
+    virtual bool cancel() noexcept = 0;
+
+protected:
+    ~waiter() = default;
+};
+
+/// Told when a task finishes; handle awaiters and gather are listeners.
+class done_listener : public list_hook {
+public:
+    /// Must not resume a coroutine inline: schedule it on the loop instead.
+    virtual void task_done(task_state_base& task) noexcept = 0;
+
+protected:
+    ~done_listener() = default;
+};
+
+class task_state_base : public list_hook {
+public:
+    task_state_base(const task_state_base&) = delete;
+    task_state_base& operator=(const task_state_base&) = delete;
+    virtual ~task_state_base() = default;
+
+    void add_ref() noexcept { ++refs_; }
+    void release() noexcept {
+        if (--refs_ == 0)
+            delete this;
+    }
+
+    [[nodiscard]] bool done() const noexcept { return done_; }
+    [[nodiscard]] bool cancelled() const noexcept { return done_ && cancelled_; }
+    [[nodiscard]] const std::string& name() const noexcept { return name_; }
+    void set_name(std::string name) { name_ = std::move(name); }
+
+    /// The exception the task ended with (null if it returned); cancelled_error if cancelled.
+    [[nodiscard]] const std::exception_ptr& exception() const noexcept { return exception_; }
+
+    /// asyncio's Task.cancel: false if the task is done; otherwise records the request and
+    /// passes it to the waiter the task is suspended on, or keeps it for its next suspension.
+    bool cancel(std::string_view message) {
+        if (done_)
+            return false;
+        ++cancel_requests_;
+        cancel_message_ = message;
+        if (waiter_ == nullptr || !waiter_->cancel())
+            must_cancel_ = true;
+        return true;
+    }
+
+    [[nodiscard]] int cancelling() const noexcept { return cancel_requests_; }
+
+    int uncancel() noexcept {
+        if (cancel_requests_ > 0 && --cancel_requests_ == 0)
+            must_cancel_ = false;
+        return cancel_requests_;
+    }
+
+    [[nodiscard]] const std::string& cancel_message() const noexcept { return cancel_message_; }
+
+    // --- used by the loop and the awaitables ---
+
+    [[nodiscard]] std::coroutine_handle<> frame() const noexcept { return frame_; }
+    [[nodiscard]] bool frame_done() const noexcept { return frame_.done(); }
+
+    /// Called once, before the first step. False when a cancellation arrived first: the task
+    /// then ends cancelled without running any of its code, as in asyncio.
+    bool start() noexcept {
+        started_ = true;
+        return !std::exchange(must_cancel_, false);
+    }
+    [[nodiscard]] bool started() const noexcept { return started_; }
+
+    /// Makes `w` the waiter the task is suspended on, and delivers a cancellation that was
+    /// requested while the task was running.
+    void suspend_on(waiter& w) noexcept {
+        waiter_ = &w;
+        if (std::exchange(must_cancel_, false) && !w.cancel())
+            must_cancel_ = true;
+    }
+    void resumed() noexcept { waiter_ = nullptr; }
+
+    void add_listener(done_listener& listener) noexcept { listeners_.push_back(listener); }
+
+    /// Records the outcome of the finished frame and tells every listener.
+    void finish() noexcept { finish_with(promise_->exception()); }
+
+    /// Ends a task that was cancelled before it started.
+    void finish_cancelled() noexcept {
+        finish_with(std::make_exception_ptr(cancelled_error(cancel_message_)));
+    }
+
+    /// Destroys the frame of a task that can no longer finish (its loop is closing).
+    void abandon() noexcept {
+        waiter_ = nullptr;
+        destroy_frame();
+        frame_ = {};
+    }
+
+    /// Throws invalid_state_error while the task is pending, its exception once it failed.
+    void rethrow_if_failed() const {
+        if (!done_)
+            throw invalid_state_error("corio: result of task '" + name_ + "' is not ready");
+        if (exception_)
+            std::rethrow_exception(exception_);
+    }
+
+protected:
+    task_state_base(std::string name, std::coroutine_handle<> frame, promise_base& promise)
+        : frame_(frame), promise_(&promise), name_(std::move(name)) {}
+
+private:
+    virtual void destroy_frame() noexcept = 0;
+
+    void finish_with(std::exception_ptr e) noexcept {
+        done_ = true;
+        waiter_ = nullptr;
+        exception_ = std::move(e);
+        cancelled_ = is_cancellation(exception_);
+        while (done_listener* l = listeners_.pop_front())
+            l->task_done(*this);
+    }
+
+    std::coroutine_handle<> frame_;
+    promise_base* promise_;
+    std::string name_;
+    std::string cancel_message_;
+    std::exception_ptr exception_;
+    waiter* waiter_ = nullptr;
+    intrusive_list<done_listener> listeners_;
+    int refs_ = 0;
+    int cancel_requests_ = 0;
+    bool must_cancel_ = false;
+    bool started_ = false;
+    bool done_ = false;
+    bool cancelled_ = false;
+};
+
+template <class T>
+class task_state final : public task_state_base {
+public:
+    task_state(task<T> body, std::string name)
+        : task_state_base(std::move(name), body.handle(), body.handle().promise()),
+          body_(std::move(body)) {}
+
+    /// The value (a copy when T is copyable, else moved out: a move-only result can be taken
+    /// once), or the exception rethrown.
+    T result() {
+        rethrow_if_failed();
+        if constexpr (std::is_void_v<T>)
+            return;
+        else if constexpr (std::is_copy_constructible_v<T>)
+            return body_.handle().promise().result();
+        else
+            return std::move(body_.handle().promise()).result();
+    }
+
+private:
+    void destroy_frame() noexcept override { body_ = task<T>{}; }
+
+    task<T> body_;
+};
+
+/// An owning, intrusively counted pointer to a task state.
+template <class State>
+class task_ref {
+public:
+    task_ref() noexcept = default;
+    explicit task_ref(State* s) noexcept : state_(s) {
+        if (state_)
+            state_->add_ref();
+    }
+    task_ref(const task_ref& other) noexcept : task_ref(other.state_) {}
+    template <class Derived>
+    requires std::is_convertible_v<Derived*, State*> task_ref(const task_ref<Derived>& other)
+    noexcept : task_ref(other.get()) {}
+    task_ref(task_ref&& other) noexcept : state_(std::exchange(other.state_, nullptr)) {}
+    task_ref& operator=(task_ref other) noexcept {
+        std::swap(state_, other.state_);
+        return *this;
+    }
+    ~task_ref() {
+        if (state_)
+            state_->release();
+    }
+
+    [[nodiscard]] State* get() const noexcept { return state_; }
+    State* operator->() const noexcept { return state_; }
+    State& operator*() const noexcept { return *state_; }
+    explicit operator bool() const noexcept { return state_ != nullptr; }
+
+private:
+    State* state_ = nullptr;
+};
+
+} // namespace corio::detail

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: MIT
+// corio/detail/timer_heap.hpp: a 4-ary min-heap of timers ordered by (deadline, insertion).
+// Layer L3. Each node records its own position, so removing a cancelled timer is O(log n)
+// and leaves nothing stale behind; four children per node keep the heap shallow and the
+// sift-down loop within one or two cache lines.
+#pragma once
+
+#include <corio/clock.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace corio::detail {
+
+class timer_node {
+public:
+    timer_node() noexcept = default;
+    timer_node(const timer_node&) = delete;
+    timer_node& operator=(const timer_node&) = delete;
+
+    [[nodiscard]] bool scheduled() const noexcept { return index_ != npos; }
+    [[nodiscard]] clock::time_point deadline() const noexcept { return deadline_; }
+
+    /// Called by the loop when the deadline has passed; the node is already out of the heap.
+    virtual void expire() noexcept = 0;
+
+protected:
+    ~timer_node() = default;
+
+private:
+    friend class timer_heap;
+    static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+
+    [[nodiscard]] bool before(const timer_node& other) const noexcept {
+        return deadline_ < other.deadline_ ||
+               (deadline_ == other.deadline_ && sequence_ < other.sequence_);
+    }
+
+    clock::time_point deadline_{};
+    std::uint64_t sequence_ = 0;
+    std::size_t index_ = npos;
+};
+
+class timer_heap {
+public:
+    [[nodiscard]] bool empty() const noexcept { return nodes_.empty(); }
+    [[nodiscard]] std::size_t size() const noexcept { return nodes_.size(); }
+    [[nodiscard]] timer_node& top() const noexcept { return *nodes_.front(); }
+
+    void push(timer_node& node, clock::time_point deadline) {
+        node.deadline_ = deadline;
+        node.sequence_ = next_sequence_++;
+        node.index_ = nodes_.size();
+        nodes_.push_back(&node);
+        sift_up(node.index_);
+    }
+
+    void erase(timer_node& node) noexcept {
+        std::size_t i = node.index_;
+        node.index_ = timer_node::npos;
+        timer_node* last = nodes_.back();
+        nodes_.pop_back();
+        if (last == &node)
+            return;
+        place(last, i);
+        if (i > 0 && last->before(*nodes_[parent(i)]))
+            sift_up(i);
+        else
+            sift_down(i);
+    }
+
+    timer_node& pop() noexcept {
+        timer_node& first = top();
+        erase(first);
+        return first;
+    }
+
+private:
+    static constexpr std::size_t arity = 4;
+    static std::size_t parent(std::size_t i) noexcept { return (i - 1) / arity; }
+
+    void place(timer_node* node, std::size_t i) noexcept {
+        nodes_[i] = node;
+        node->index_ = i;
+    }
+
+    void sift_up(std::size_t i) noexcept {
+        timer_node* node = nodes_[i];
+        while (i > 0 && node->before(*nodes_[parent(i)])) {
+            place(nodes_[parent(i)], i);
+            i = parent(i);
+        }
+        place(node, i);
+    }
+
+    void sift_down(std::size_t i) noexcept {
+        timer_node* node = nodes_[i];
+        const std::size_t n = nodes_.size();
+        for (;;) {
+            std::size_t first_child = i * arity + 1;
+            if (first_child >= n)
+                break;
+            std::size_t best = first_child;
+            std::size_t end = first_child + arity < n ? first_child + arity : n;
+            for (std::size_t c = first_child + 1; c < end; ++c)
+                if (nodes_[c]->before(*nodes_[best]))
+                    best = c;
+            if (!nodes_[best]->before(*node))
+                break;
+            place(nodes_[best], i);
+            i = best;
+        }
+        place(node, i);
+    }
+
+    std::vector<timer_node*> nodes_;
+    std::uint64_t next_sequence_ = 0;
+};
+
+} // namespace corio::detail

@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: MIT
+// corio/task.hpp: task<T>, the lazy coroutine type, awaited inline by another coroutine.
+// Layer L2. Knows nothing of the event loop: any resumer can drive a task.
+#pragma once
+
+#include <coroutine>
+#include <cstdint>
+#include <exception>
+#include <optional>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+
+namespace corio {
+
+template <class T>
+class task;
+
+namespace detail {
+
+// How the awaiting coroutine and the task met, so final_suspend knows whether to resume it.
+enum class start_phase : std::uint8_t {
+    idle,            // not started, or started by a resumer that is not a task awaiter
+    inline_start,    // its awaiter is running it from inside await_suspend
+    finished_inline, // it ended while its awaiter was still inside await_suspend
+    detached,        // it suspended; its awaiter suspended too and waits to be resumed
+};
+
+class promise_base {
+public:
+    std::suspend_always initial_suspend() noexcept { return {}; }
+
+    struct final_awaiter {
+        bool await_ready() noexcept { return false; }
+
+        template <class Promise>
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> self) noexcept {
+            promise_base& p = self.promise();
+            if (p.phase_ == start_phase::inline_start) {
+                // WORKAROUND(gcc-12, libcoro#273): symmetric transfer is no tail call at -O0,
+                // -O1 or under ASan, so a loop of synchronous completions would nest one
+                // resume per iteration. Returning to the awaiter's await_suspend instead
+                // keeps the stack flat.
+                p.phase_ = start_phase::finished_inline;
+                return std::noop_coroutine();
+            }
+            if (p.continuation_)
+                return p.continuation_;
+            return std::noop_coroutine();
+        }
+
+        void await_resume() noexcept {}
+    };
+
+    final_awaiter final_suspend() noexcept { return {}; }
+
+    void unhandled_exception() noexcept { exception_ = std::current_exception(); }
+
+    [[nodiscard]] const std::exception_ptr& exception() const noexcept { return exception_; }
+
+    // Runs the task from inside its awaiter's await_suspend. Returns true when the awaiter
+    // must suspend (the task suspended), false when the task already finished.
+    bool start_inline(std::coroutine_handle<> self, std::coroutine_handle<> awaiter) {
+        continuation_ = awaiter;
+        phase_ = start_phase::inline_start;
+        self.resume();
+        if (phase_ == start_phase::finished_inline)
+            return false;
+        phase_ = start_phase::detached;
+        return true;
+    }
+
+    [[nodiscard]] bool started() const noexcept { return phase_ != start_phase::idle; }
+
+protected:
+    void rethrow_if_failed() const {
+        if (exception_)
+            std::rethrow_exception(exception_);
+    }
+
+private:
+    std::coroutine_handle<> continuation_;
+    std::exception_ptr exception_;
+    start_phase phase_ = start_phase::idle;
+};
+
+template <class T>
+class promise final : public promise_base {
+public:
+    task<T> get_return_object() noexcept;
+
+    template <class U = T>
+    requires std::is_convertible_v<U&&, T>
+    void return_value(U&& value) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
+        value_.emplace(std::forward<U>(value));
+    }
+
+    T& result() & {
+        rethrow_if_failed();
+        return *value_;
+    }
+
+    T&& result() && {
+        rethrow_if_failed();
+        return std::move(*value_);
+    }
+
+private:
+    std::optional<T> value_;
+};
+
+template <>
+class promise<void> final : public promise_base {
+public:
+    task<void> get_return_object() noexcept;
+    void return_void() noexcept {}
+    void result() const { rethrow_if_failed(); }
+};
+
+} // namespace detail
+
+/// A lazy coroutine returning `T`. Calling a coroutine function that returns a task runs
+/// nothing; `co_await`ing the task runs it inline in the awaiting coroutine and yields its
+/// value or rethrows its exception. asyncio: a coroutine object.
+/// Differences: move-only; destroying a task that never ran destroys its frame unrun.
+/// Stack safety: a loop of any number of synchronously completing `co_await`s runs in constant
+/// stack, with or without the compiler's tail calls.
+template <class T = void>
+class [[nodiscard]] task {
+public:
+    static_assert(!std::is_reference_v<T>, "corio::task<T&> is not supported; return a pointer");
+    using promise_type = detail::promise<T>;
+    using value_type = T;
+
+    task() noexcept = default;
+    task(task&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
+    task& operator=(task&& other) noexcept {
+        if (this != &other) {
+            destroy();
+            handle_ = std::exchange(other.handle_, {});
+        }
+        return *this;
+    }
+    task(const task&) = delete;
+    task& operator=(const task&) = delete;
+    ~task() { destroy(); }
+
+    /// True when the coroutine has run to its end (value or exception).
+    [[nodiscard]] bool done() const noexcept { return handle_ && handle_.done(); }
+
+    /// True when the task holds a coroutine (false after a move).
+    [[nodiscard]] bool valid() const noexcept { return static_cast<bool>(handle_); }
+
+    auto operator co_await() & noexcept { return awaiter<false>{handle_}; }
+    auto operator co_await() && noexcept { return awaiter<true>{handle_}; }
+
+    /// The coroutine frame; for the loop, which runs a spawned task as a root.
+    [[nodiscard]] std::coroutine_handle<promise_type> handle() const noexcept { return handle_; }
+
+private:
+    friend promise_type;
+    explicit task(std::coroutine_handle<promise_type> h) noexcept : handle_(h) {}
+
+    template <bool Move>
+    struct awaiter {
+        std::coroutine_handle<promise_type> handle;
+
+        bool await_ready() const {
+            if (!handle)
+                throw std::logic_error("corio: co_await on an empty task (moved from?)");
+            if (handle.done())
+                return true;
+            if (handle.promise().started())
+                throw std::logic_error("corio: co_await on a task that is already running");
+            return false;
+        }
+
+        bool await_suspend(std::coroutine_handle<> awaiting) {
+            return handle.promise().start_inline(handle, awaiting);
+        }
+
+        // An rvalue task hands its value over; an lvalue task lends it.
+        std::conditional_t<Move, T, std::add_lvalue_reference_t<T>> await_resume() {
+            if constexpr (Move)
+                return std::move(handle.promise()).result();
+            else
+                return handle.promise().result();
+        }
+    };
+
+    void destroy() noexcept {
+        if (handle_)
+            handle_.destroy();
+    }
+
+    std::coroutine_handle<promise_type> handle_;
+};
+
+namespace detail {
+
+template <class T>
+task<T> promise<T>::get_return_object() noexcept {
+    return task<T>{std::coroutine_handle<promise<T>>::from_promise(*this)};
+}
+
+inline task<void> promise<void>::get_return_object() noexcept {
+    return task<void>{std::coroutine_handle<promise<void>>::from_promise(*this)};
+}
+
+} // namespace detail
+} // namespace corio

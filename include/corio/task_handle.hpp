@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: MIT
+// corio/task_handle.hpp: task_handle<T>, a task scheduled on the loop (asyncio.Task).
+// Layer L4.
+#pragma once
+
+#include <corio/errors.hpp>
+#include <corio/event_loop.hpp>
+
+#include <corio/detail/loop_waiter.hpp>
+#include <corio/detail/task_state.hpp>
+
+#include <coroutine>
+#include <exception>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+namespace corio {
+namespace detail {
+
+template <class T>
+using state_for = std::conditional_t<std::is_void_v<T>, task_state_base, task_state<T>>;
+
+template <class T>
+T result_of(state_for<T>& state) {
+    if constexpr (std::is_void_v<T>)
+        state.rethrow_if_failed();
+    else
+        return state.result();
+}
+
+// co_await on a handle: waits for the task to finish. Cancelling the awaiting task cancels
+// the awaited one too, as in asyncio; the awaiter then gets the outcome of that task.
+template <class T>
+class handle_awaiter final : public loop_waiter, public done_listener {
+public:
+    explicit handle_awaiter(state_for<T>& target)
+        : loop_waiter(get_running_loop()), target_(target) {}
+
+    bool await_ready() const noexcept { return target_.done(); }
+
+    void await_suspend(std::coroutine_handle<> frame) {
+        bind(frame);
+        if (&owner() == &target_)
+            throw invalid_state_error("corio: task '" + target_.name() + "' cannot await itself");
+        target_.add_listener(*this);
+        wait();
+    }
+
+    T await_resume() {
+        resumed();
+        return result_of<T>(target_);
+    }
+
+    bool cancel() noexcept override { return target_.cancel(owner().cancel_message()); }
+
+    void task_done(task_state_base&) noexcept override { resume_later(); }
+
+private:
+    state_for<T>& target_;
+};
+
+} // namespace detail
+
+/// A task scheduled on the loop, shared by every copy of the handle. asyncio: `asyncio.Task`.
+/// The loop keeps the task running when every handle is dropped. `task_handle<T>` converts to
+/// `task_handle<>`, an untyped view whose `co_await` and `result()` only rethrow.
+/// A default-constructed handle is empty; using it throws `invalid_state_error`.
+/// Thread safety: loop thread only.
+template <class T = void>
+class task_handle {
+public:
+    task_handle() noexcept = default;
+    explicit task_handle(detail::task_ref<detail::state_for<T>> state) noexcept
+        : state_(std::move(state)) {}
+
+    template <class U>
+    requires(std::is_void_v<T> && !std::is_void_v<U>) task_handle(const task_handle<U>& typed)
+    noexcept // NOLINT: an implicit widening, by design
+        : state_(typed.state_.get()) {}
+
+    /// True when the handle refers to a task.
+    explicit operator bool() const noexcept { return static_cast<bool>(state_); }
+
+    [[nodiscard]] bool done() const { return checked().done(); }
+    [[nodiscard]] bool cancelled() const { return checked().cancelled(); }
+    [[nodiscard]] const std::string& name() const { return checked().name(); }
+    void set_name(std::string name) { checked().set_name(std::move(name)); }
+
+    /// Requests cancellation: the task gets `cancelled_error` at its current suspension point,
+    /// or at its next one if it is running. Returns false if the task is already done.
+    /// asyncio: `Task.cancel(msg)`.
+    bool cancel(std::string_view message = {}) { return checked().cancel(message); }
+
+    /// The number of pending cancellation requests. asyncio: `Task.cancelling()`.
+    [[nodiscard]] int cancelling() const { return checked().cancelling(); }
+
+    /// Withdraws one cancellation request and returns how many remain. asyncio:
+    /// `Task.uncancel()`.
+    int uncancel() { return checked().uncancel(); }
+
+    /// The task's value, or its exception rethrown (cancelled_error if it was cancelled).
+    /// A move-only value is moved out, so it can be taken once.
+    /// Throws: `invalid_state_error` while the task is pending.
+    T result() const { return detail::result_of<T>(checked()); }
+
+    /// The exception the task failed with, or null if it returned a value.
+    /// Throws: `invalid_state_error` while pending; `cancelled_error` if it was cancelled, as
+    /// asyncio's `Task.exception()` does.
+    [[nodiscard]] std::exception_ptr exception() const {
+        auto& s = checked();
+        if (!s.done())
+            throw invalid_state_error("corio: exception of task '" + s.name() + "' is not ready");
+        if (s.cancelled())
+            std::rethrow_exception(s.exception());
+        return s.exception();
+    }
+
+    /// Waits for the task and yields its value or rethrows its exception.
+    /// Cancellation: cancelling the awaiting task cancels this task too (asyncio's rule); the
+    /// awaiter then gets this task's outcome, usually `cancelled_error`.
+    auto operator co_await() const { return detail::handle_awaiter<T>(checked()); }
+
+    friend bool operator==(const task_handle& a, const task_handle& b) noexcept {
+        return a.state_.get() == b.state_.get();
+    }
+
+    /// For corio's own composition code (gather and friends).
+    [[nodiscard]] detail::state_for<T>& state() const { return checked(); }
+
+private:
+    template <class>
+    friend class task_handle;
+
+    detail::state_for<T>& checked() const {
+        if (!state_)
+            throw invalid_state_error("corio: use of an empty task_handle");
+        return *state_;
+    }
+
+    detail::task_ref<detail::state_for<T>> state_;
+};
+
+} // namespace corio

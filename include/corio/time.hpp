@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: MIT
+// corio/time.hpp: sleep and sleep_until.
+// Layer L4.
+#pragma once
+
+#include <corio/clock.hpp>
+#include <corio/event_loop.hpp>
+
+#include <corio/detail/loop_waiter.hpp>
+#include <corio/detail/timer_heap.hpp>
+
+#include <chrono>
+#include <coroutine>
+
+namespace corio {
+namespace detail {
+
+class sleep_awaiter final : public loop_waiter, public timer_node {
+public:
+    // A null deadline means: yield once, behind every task that is ready now.
+    sleep_awaiter(event_loop& loop, std::optional<clock::time_point> deadline) noexcept
+        : loop_waiter(loop), deadline_(deadline) {}
+    ~sleep_awaiter() {
+        if (scheduled())
+            loop_->remove_timer(*this);
+    }
+
+    bool await_ready() const noexcept { return false; }
+
+    void await_suspend(std::coroutine_handle<> frame) {
+        bind(frame);
+        if (deadline_)
+            loop_->add_timer(*this, *deadline_);
+        else
+            resume_later();
+        wait();
+    }
+
+    void await_resume() { resumed(); }
+
+    bool cancel() noexcept override {
+        cancelled_ = true;
+        if (scheduled()) {
+            loop_->remove_timer(*this);
+            resume_later();
+        }
+        // Not scheduled: it expired or yields, and its resume is already queued.
+        return true;
+    }
+
+    void expire() noexcept override { resume_later(); }
+
+private:
+    std::optional<clock::time_point> deadline_;
+};
+
+} // namespace detail
+
+/// Suspends the calling task until `deadline`, letting other tasks run meanwhile.
+/// asyncio: `asyncio.sleep` with an absolute time (`loop.call_at`).
+/// Timers due in the same iteration resume in deadline order, equal deadlines in the order
+/// they were set.
+/// Cancellation: always cancellable; the timer is removed before `cancelled_error` is thrown.
+/// Throws: `no_running_loop` outside a running loop.
+[[nodiscard]] inline detail::sleep_awaiter sleep_until(clock::time_point deadline) {
+    return detail::sleep_awaiter(get_running_loop(), deadline);
+}
+
+/// Suspends the calling task for `duration`. asyncio: `asyncio.sleep(duration)`.
+/// `sleep(0s)`, and any negative duration, yields exactly once, as asyncio does: every other
+/// task that is ready runs before the caller resumes.
+/// Cancellation: as sleep_until.
+/// Throws: `no_running_loop` outside a running loop.
+template <class Rep, class Period>
+[[nodiscard]] detail::sleep_awaiter sleep(std::chrono::duration<Rep, Period> duration) {
+    event_loop& loop = get_running_loop();
+    if (duration <= duration.zero())
+        return detail::sleep_awaiter(loop, std::nullopt);
+    const clock::time_point now = clock::now();
+    // Compared in floating point: sleep(hours::max()) must not overflow into the past.
+    using seconds = std::chrono::duration<double>;
+    if (seconds(duration) >= seconds(clock::time_point::max() - now))
+        return detail::sleep_awaiter(loop, clock::time_point::max());
+    return detail::sleep_awaiter(loop, now + std::chrono::ceil<clock::duration>(duration));
+}
+
+} // namespace corio

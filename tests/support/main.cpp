@@ -1,0 +1,4 @@
+// SPDX-License-Identifier: MIT
+// Catch2's main, shared by every test binary.
+#define CATCH_CONFIG_MAIN
+#include <catch2/catch.hpp>

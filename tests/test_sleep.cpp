@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: MIT
+// sleep and sleep_until: ordering, fairness, cancellation, many timers.
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "corio_test.hpp"
+
+using namespace corio_test;
+
+TEST_CASE("sleep outside a running loop throws no_running_loop", "[sleep]") {
+    CHECK_THROWS_AS(corio::sleep(1s), corio::no_running_loop);
+    CHECK_THROWS_AS(corio::sleep_until(corio::clock::now()), corio::no_running_loop);
+}
+
+TEST_CASE("sleep waits at least its duration", "[sleep]") {
+    auto body = []() -> corio::task<double> {
+        auto start = corio::clock::now();
+        co_await corio::sleep(50ms);
+        co_return seconds_since(start);
+    };
+    double elapsed = corio::run(body());
+    CHECK(elapsed >= 0.050);
+    CHECK(elapsed < 0.5);
+}
+
+TEST_CASE("equal sleeps end in the order they started, shorter ones first", "[sleep]") {
+    std::string order;
+    auto sleeper = [&](char name, std::chrono::milliseconds d) -> corio::task<> {
+        co_await corio::sleep(d);
+        order += name;
+    };
+    auto body = [&]() -> corio::task<> {
+        co_await corio::gather(
+            sleeper('A', 30ms), sleeper('B', 30ms), sleeper('C', 10ms), sleeper('D', 30ms));
+    };
+    corio::run(body());
+    CHECK(order == "CABD");
+}
+
+TEST_CASE("sleep(0) yields fairly, behind every ready task", "[sleep]") {
+    std::string trace;
+    auto worker = [&](char name) -> corio::task<> {
+        for (int i = 0; i < 3; ++i) {
+            trace += name;
+            co_await corio::sleep(0s);
+        }
+    };
+    auto body = [&]() -> corio::task<> {
+        co_await corio::gather(worker('a'), worker('b'));
+    };
+    corio::run(body());
+    CHECK(trace == "ababab");
+}
+
+TEST_CASE("a negative duration yields once and does not wait", "[sleep]") {
+    std::string trace;
+    auto other = [&]() -> corio::task<> {
+        trace += "other ";
+        co_return;
+    };
+    auto body = [&]() -> corio::task<double> {
+        auto h = corio::spawn(other());
+        auto start = corio::clock::now();
+        co_await corio::sleep(-5s);
+        trace += "main";
+        co_await h;
+        co_return seconds_since(start);
+    };
+    CHECK(corio::run(body()) < 0.1);
+    CHECK(trace == "other main");
+}
+
+TEST_CASE("sleep_until a past deadline returns in the next iteration", "[sleep]") {
+    auto body = []() -> corio::task<double> {
+        auto start = corio::clock::now();
+        co_await corio::sleep_until(start - 1h);
+        co_return seconds_since(start);
+    };
+    CHECK(corio::run(body()) < 0.1);
+}
+
+TEST_CASE("cancelling a task blocked in a 10 s sleep ends it at once", "[sleep][cancel]") {
+    auto sleeper = []() -> corio::task<> {
+        co_await corio::sleep(10s);
+    };
+    auto body = [&]() -> corio::task<double> {
+        auto h = corio::spawn(sleeper());
+        co_await corio::sleep(10ms); // let it reach its sleep
+        auto start = corio::clock::now();
+        CHECK(h.cancel("enough"));
+        try {
+            co_await h;
+            FAIL("awaiting a cancelled task must throw");
+        } catch (const corio::cancelled_error& e) {
+            CHECK(e.message() == "enough");
+        }
+        CHECK(h.cancelled());
+        co_return seconds_since(start);
+    };
+    auto start = corio::clock::now();
+    CHECK(corio::run(body()) < 0.1);
+    CHECK(seconds_since(start) < 1.0); // the removed timer does not keep the loop waiting
+}
+
+TEST_CASE("a huge duration does not overflow into the past", "[sleep]") {
+    auto sleeper = []() -> corio::task<> {
+        co_await corio::sleep(std::chrono::hours::max());
+    };
+    auto body = [&]() -> corio::task<> {
+        auto h = corio::spawn(sleeper());
+        co_await corio::sleep(5ms);
+        CHECK_FALSE(h.done());
+        h.cancel();
+    };
+    corio::run(body());
+}
+
+TEST_CASE("100,000 concurrent random sleeps of 0-100 ms finish together", "[sleep][stress]") {
+    constexpr int n = 100'000;
+    int late = 0;
+    auto sleeper = [&](std::chrono::milliseconds d) -> corio::task<> {
+        auto start = corio::clock::now();
+        co_await corio::sleep(d);
+        if (corio::clock::now() - start < d)
+            ++late; // woke before its deadline
+    };
+    auto body = [&]() -> corio::task<double> {
+        std::vector<corio::task<>> tasks;
+        tasks.reserve(n);
+        std::uint32_t x = 12345;
+        for (int i = 0; i < n; ++i) {
+            x = x * 1103515245u + 12345u;
+            tasks.push_back(sleeper(std::chrono::milliseconds((x >> 16) % 101)));
+        }
+        auto start = corio::clock::now();
+        co_await corio::gather(std::move(tasks));
+        co_return seconds_since(start);
+    };
+    double elapsed = corio::run(body());
+    CHECK(late == 0);
+    CHECK(elapsed >= 0.1);
+    CHECK(elapsed < 3.0); // a few hundred ms in Release; sanitizers are slower
+}

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: MIT
+// task<T>: laziness, values and exceptions, stack safety, misuse.
+#include <memory>
+#include <stdexcept>
+#include <type_traits>
+
+#include "corio_test.hpp"
+
+using namespace corio_test;
+
+namespace {
+
+corio::task<int> trivial(int i) {
+    co_return i;
+}
+
+corio::task<long long> sum_of_trivial_awaits(int n) {
+    long long sum = 0;
+    for (int i = 0; i < n; ++i)
+        sum += co_await trivial(i);
+    co_return sum;
+}
+
+corio::task<int> throws_runtime_error() {
+    throw std::runtime_error("boom");
+    co_return 0;
+}
+
+} // namespace
+
+TEST_CASE("calling a coroutine function runs nothing until it is awaited", "[task]") {
+    bool ran = false;
+    auto body = [&]() -> corio::task<int> {
+        ran = true;
+        co_return 1;
+    };
+    auto outer = [&]() -> corio::task<int> {
+        corio::task<int> t = body();
+        CHECK_FALSE(ran);
+        CHECK_FALSE(t.done());
+        int value = co_await t;
+        CHECK(ran);
+        CHECK(t.done());
+        co_return value;
+    };
+    CHECK(corio::run(outer()) == 1);
+}
+
+TEST_CASE("a task is driven by any resumer, without a loop", "[task]") {
+    corio::task<long long> t = sum_of_trivial_awaits(10);
+    t.handle().resume();
+    REQUIRE(t.done());
+    CHECK(t.handle().promise().result() == 45);
+}
+
+TEST_CASE("a million synchronously completing co_awaits do not grow the stack", "[task]") {
+    constexpr int n = 1'000'000;
+    const long long expected = static_cast<long long>(n) * (n - 1) / 2;
+    SECTION("driven by hand") {
+        corio::task<long long> t = sum_of_trivial_awaits(n);
+        t.handle().resume();
+        REQUIRE(t.done());
+        CHECK(t.handle().promise().result() == expected);
+    }
+    SECTION("inside run") {
+        CHECK(corio::run(sum_of_trivial_awaits(n)) == expected);
+    }
+}
+
+TEST_CASE("exceptions propagate through co_await", "[task]") {
+    auto outer = []() -> corio::task<> {
+        CHECK_THROWS_WITH(co_await throws_runtime_error(), "boom");
+        co_return;
+    };
+    corio::run(outer());
+    CHECK_THROWS_AS(corio::run(throws_runtime_error()), std::runtime_error);
+}
+
+TEST_CASE("cancelled_error and keyboard_interrupt are not std::exception", "[task]") {
+    STATIC_REQUIRE_FALSE(std::is_base_of_v<std::exception, corio::cancelled_error>);
+    STATIC_REQUIRE_FALSE(std::is_base_of_v<std::exception, corio::keyboard_interrupt>);
+    auto cancelled = []() -> corio::task<> {
+        throw corio::cancelled_error("stop");
+        co_return;
+    };
+    bool swallowed = false;
+    try {
+        try {
+            corio::run(cancelled());
+        } catch (const std::exception&) {
+            swallowed = true;
+        }
+    } catch (const corio::cancelled_error& e) {
+        CHECK(e.message() == "stop");
+    }
+    CHECK_FALSE(swallowed);
+}
+
+TEST_CASE("a move-only value is handed over", "[task]") {
+    auto make = []() -> corio::task<std::unique_ptr<int>> {
+        co_return std::make_unique<int>(7);
+    };
+    auto outer = [&]() -> corio::task<int> {
+        std::unique_ptr<int> p = co_await make();
+        co_return *p;
+    };
+    CHECK(corio::run(outer()) == 7);
+}
+
+TEST_CASE("an lvalue task can be awaited again once done", "[task]") {
+    auto outer = []() -> corio::task<int> {
+        corio::task<int> t = trivial(21);
+        int a = co_await t;
+        int b = co_await t;
+        co_return a + b;
+    };
+    CHECK(corio::run(outer()) == 42);
+}
+
+TEST_CASE("awaiting an empty task throws std::logic_error", "[task]") {
+    auto outer = []() -> corio::task<> {
+        corio::task<int> t = trivial(1);
+        corio::task<int> moved = std::move(t);
+        CHECK_THROWS_AS(co_await t, std::logic_error);
+        CHECK(co_await moved == 1);
+    };
+    corio::run(outer());
+}
+
+TEST_CASE("a task that suspends resumes its awaiter when it finishes", "[task]") {
+    auto child = [](int i) -> corio::task<int> {
+        co_await corio::sleep(0ms);
+        co_return i;
+    };
+    auto outer = [&]() -> corio::task<int> {
+        int sum = 0;
+        for (int i = 0; i < 1000; ++i)
+            sum += co_await child(i);
+        co_return sum;
+    };
+    CHECK(corio::run(outer()) == 999 * 1000 / 2);
+}

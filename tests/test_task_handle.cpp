@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: MIT
+// spawn and task_handle: lifetime, results, names, and asyncio's cancellation semantics.
+#include <stdexcept>
+#include <string>
+
+#include "corio_test.hpp"
+
+using namespace corio_test;
+
+namespace {
+
+corio::task<int> value_after(int value, std::chrono::milliseconds d) {
+    co_await corio::sleep(d);
+    co_return value;
+}
+
+corio::task<> forever() {
+    co_await corio::sleep(24h);
+}
+
+} // namespace
+
+TEST_CASE("spawn outside a running loop throws no_running_loop", "[spawn]") {
+    CHECK_THROWS_AS(corio::spawn(value_after(1, 0ms)), corio::no_running_loop);
+    CHECK_THROWS_AS(corio::get_running_loop(), corio::no_running_loop);
+    CHECK_FALSE(corio::current_task());
+}
+
+TEST_CASE("a spawned task runs even when every handle is dropped", "[spawn]") {
+    int ran = 0;
+    auto child = [&]() -> corio::task<> {
+        co_await corio::sleep(1ms);
+        ++ran;
+    };
+    auto body = [&]() -> corio::task<> {
+        (void)corio::spawn(child());
+        (void)corio::create_task(child());
+        CHECK(ran == 0); // spawn schedules, it does not run the task inline
+        co_await corio::sleep(50ms);
+        CHECK(ran == 2);
+    };
+    corio::run(body());
+}
+
+TEST_CASE("a handle yields the task's value or rethrows its exception", "[spawn]") {
+    auto failing = []() -> corio::task<int> {
+        co_await corio::sleep(1ms);
+        throw std::runtime_error("child failed");
+    };
+    auto body = [&]() -> corio::task<> {
+        auto ok = corio::spawn(value_after(5, 1ms));
+        auto bad = corio::spawn(failing());
+        CHECK(co_await ok == 5);
+        CHECK(ok.result() == 5);
+        CHECK(ok.exception() == nullptr);
+        CHECK_THROWS_WITH(co_await bad, "child failed");
+        CHECK_THROWS_WITH(bad.result(), "child failed");
+        CHECK(bad.exception() != nullptr);
+        CHECK(bad.done());
+        CHECK_FALSE(bad.cancelled());
+    };
+    corio::run(body());
+}
+
+TEST_CASE("querying a pending or empty handle throws invalid_state_error", "[spawn]") {
+    auto body = []() -> corio::task<> {
+        auto h = corio::spawn(value_after(1, 10ms));
+        CHECK_FALSE(h.done());
+        CHECK_THROWS_AS(h.result(), corio::invalid_state_error);
+        CHECK_THROWS_AS(h.exception(), corio::invalid_state_error);
+        corio::task_handle<int> empty;
+        CHECK_FALSE(empty);
+        CHECK_THROWS_AS(empty.done(), corio::invalid_state_error);
+        CHECK_THROWS_AS(co_await empty, corio::invalid_state_error);
+        empty = h;
+        CHECK(co_await empty == 1);
+    };
+    corio::run(body());
+}
+
+TEST_CASE("tasks are named Task-N unless given a name", "[spawn]") {
+    auto body = []() -> corio::task<> {
+        auto a = corio::spawn(value_after(1, 0ms));
+        auto b = corio::spawn(value_after(1, 0ms), "worker");
+        CHECK(a.name().rfind("Task-", 0) == 0);
+        CHECK(b.name() == "worker");
+        b.set_name("renamed");
+        CHECK(b.name() == "renamed");
+        co_await a;
+        co_await b;
+    };
+    corio::run(body());
+}
+
+TEST_CASE("current_task and all_tasks see the running tasks", "[spawn]") {
+    auto body = []() -> corio::task<> {
+        corio::task_handle<> self = corio::current_task();
+        REQUIRE(self);
+        auto child = corio::spawn(forever());
+        auto tasks = corio::all_tasks();
+        CHECK(tasks.size() == 2);
+        CHECK(std::find(tasks.begin(), tasks.end(), self) != tasks.end());
+        CHECK(std::find(tasks.begin(), tasks.end(), corio::task_handle<>(child)) != tasks.end());
+        child.cancel();
+        CHECK_THROWS_AS(co_await child, corio::cancelled_error);
+        CHECK(other_live_tasks() == 0);
+    };
+    corio::run(body());
+}
+
+TEST_CASE("a task cannot await itself", "[spawn]") {
+    auto body = []() -> corio::task<> {
+        CHECK_THROWS_AS(co_await corio::current_task(), corio::invalid_state_error);
+    };
+    corio::run(body());
+}
+
+TEST_CASE("a task cancelled before it starts never runs", "[cancel]") {
+    bool ran = false;
+    auto child = [&]() -> corio::task<> {
+        ran = true;
+        co_return;
+    };
+    auto body = [&]() -> corio::task<> {
+        auto h = corio::spawn(child());
+        CHECK(h.cancel());
+        CHECK_THROWS_AS(co_await h, corio::cancelled_error);
+        CHECK(h.cancelled());
+        CHECK_THROWS_AS(h.exception(), corio::cancelled_error);
+    };
+    corio::run(body());
+    CHECK_FALSE(ran);
+}
+
+TEST_CASE("cancel on a done task returns false", "[cancel]") {
+    auto body = []() -> corio::task<> {
+        auto h = corio::spawn(value_after(3, 0ms));
+        co_await h;
+        CHECK_FALSE(h.cancel());
+        CHECK_FALSE(h.cancelled());
+        CHECK(h.result() == 3);
+    };
+    corio::run(body());
+}
+
+TEST_CASE("a cancel request made while the task runs is delivered at its next suspension",
+          "[cancel]") {
+    std::string trace;
+    auto child = [&]() -> corio::task<> {
+        corio::current_task().cancel("self");
+        trace += "still running;";
+        try {
+            co_await corio::sleep(1h);
+        } catch (const corio::cancelled_error& e) {
+            trace += "cancelled at sleep: " + e.message();
+            throw;
+        }
+    };
+    auto body = [&]() -> corio::task<> {
+        auto h = corio::spawn(child());
+        CHECK_THROWS_AS(co_await h, corio::cancelled_error);
+    };
+    auto start = corio::clock::now();
+    corio::run(body());
+    CHECK(seconds_since(start) < 1.0);
+    CHECK(trace == "still running;cancelled at sleep: self");
+}
+
+TEST_CASE("catch (const std::exception&) does not swallow a cancellation", "[cancel]") {
+    bool swallowed = false;
+    auto child = [&]() -> corio::task<> {
+        try {
+            co_await corio::sleep(1h);
+        } catch (const std::exception&) {
+            swallowed = true;
+        }
+    };
+    auto body = [&]() -> corio::task<> {
+        auto h = corio::spawn(child());
+        co_await corio::sleep(1ms);
+        h.cancel();
+        CHECK_THROWS_AS(co_await h, corio::cancelled_error);
+    };
+    corio::run(body());
+    CHECK_FALSE(swallowed);
+}
+
+TEST_CASE("a task that catches its cancellation keeps running; uncancel undoes it", "[cancel]") {
+    auto child = [&]() -> corio::task<int> {
+        try {
+            co_await corio::sleep(1h);
+        } catch (const corio::cancelled_error&) {
+            auto self = corio::current_task();
+            CHECK(self.cancelling() == 1);
+            CHECK(self.uncancel() == 0);
+        }
+        co_await corio::sleep(1ms); // not cancelled again
+        co_return 9;
+    };
+    auto body = [&]() -> corio::task<> {
+        auto h = corio::spawn(child());
+        co_await corio::sleep(1ms);
+        CHECK(h.cancel());
+        CHECK(co_await h == 9);
+        CHECK_FALSE(h.cancelled());
+    };
+    corio::run(body());
+}
+
+TEST_CASE("cancelling a task that awaits a handle cancels that handle too", "[cancel]") {
+    corio::task_handle<> inner;
+    auto outer = [&]() -> corio::task<> {
+        inner = corio::spawn(forever(), "inner");
+        co_await inner;
+    };
+    auto body = [&]() -> corio::task<> {
+        auto h = corio::spawn(outer(), "outer");
+        co_await corio::sleep(5ms);
+        CHECK(h.cancel("stop"));
+        try {
+            co_await h;
+            FAIL("outer must end cancelled");
+        } catch (const corio::cancelled_error& e) {
+            CHECK(e.message() == "stop");
+        }
+        CHECK(inner.cancelled());
+        CHECK(other_live_tasks() == 0);
+    };
+    corio::run(body());
+}
+
+TEST_CASE("a cancel request for a task whose wait already completed keeps the result", "[cancel]") {
+    std::string trace;
+    auto child = [&](corio::task_handle<int> source) -> corio::task<> {
+        int v = co_await source;
+        trace += "got " + std::to_string(v) + ";";
+        try {
+            co_await corio::sleep(0s);
+        } catch (const corio::cancelled_error&) {
+            trace += "cancelled at next suspension";
+            throw;
+        }
+    };
+    auto body = [&]() -> corio::task<> {
+        auto source = corio::spawn(value_after(4, 0ms));
+        auto h = corio::spawn(child(source));
+        co_await source; // now h's wait is complete and h is queued to resume
+        CHECK(h.cancel());
+        CHECK_THROWS_AS(co_await h, corio::cancelled_error);
+    };
+    corio::run(body());
+    CHECK(trace == "got 4;cancelled at next suspension");
+}
