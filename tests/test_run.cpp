@@ -61,12 +61,46 @@ TEST_CASE("run cancels leftover tasks and waits for their clean-up", "[run]") {
     CHECK(seconds_since(start) < 1.0);
 }
 
-TEST_CASE("run inside a running loop throws invalid_state_error", "[run]") {
-    auto body = []() -> corio::task<> {
-        CHECK_THROWS_AS(corio::run(answer()), corio::invalid_state_error);
-        co_return;
+TEST_CASE("run shutdown cancels a task that swallowed an earlier cancellation", "[run]") {
+    bool swallowed = false;
+    bool cancelled_at_shutdown = false;
+    auto stubborn = [&]() -> corio::task<> {
+        try {
+            co_await corio::sleep(1h);
+        } catch (const corio::cancelled_error&) {
+            swallowed = true;
+        }
+        try {
+            co_await corio::sleep(1h);
+        } catch (const corio::cancelled_error&) {
+            cancelled_at_shutdown = true;
+            throw;
+        }
     };
+    auto body = [&]() -> corio::task<> {
+        auto h = corio::spawn(stubborn());
+        co_await corio::sleep(1ms);
+        h.cancel();
+        co_await corio::sleep(1ms);
+    };
+    auto start = corio::clock::now();
     corio::run(body());
+    CHECK(swallowed);
+    CHECK(cancelled_at_shutdown);
+    CHECK(seconds_since(start) < 1.0);
+}
+
+TEST_CASE("run or run_until_complete inside a running loop throws invalid_state_error", "[run]") {
+    corio::event_loop loop;
+    auto body = [&]() -> corio::task<int> {
+        CHECK_THROWS_AS(corio::run(answer()), corio::invalid_state_error);
+        CHECK_THROWS_AS(loop.run_until_complete(answer()), corio::invalid_state_error);
+        // The running task is intact: it can still suspend.
+        REQUIRE(corio::current_task());
+        co_await corio::sleep(1ms);
+        co_return 3;
+    };
+    CHECK(loop.run_until_complete(body()) == 3);
 }
 
 TEST_CASE("an explicitly requested backend that cannot work throws system_error", "[run]") {

@@ -25,18 +25,37 @@ TEST_CASE("sleep waits at least its duration", "[sleep]") {
     CHECK(elapsed < 0.5);
 }
 
-TEST_CASE("equal sleeps end in the order they started, shorter ones first", "[sleep]") {
+TEST_CASE("timers resume in deadline order, equal deadlines in the order they were set",
+          "[sleep]") {
     std::string order;
-    auto sleeper = [&](char name, std::chrono::milliseconds d) -> corio::task<> {
-        co_await corio::sleep(d);
+    auto sleeper = [&](char name, corio::clock::time_point deadline) -> corio::task<> {
+        co_await corio::sleep_until(deadline);
         order += name;
     };
     auto body = [&]() -> corio::task<> {
-        co_await corio::gather(
-            sleeper('A', 30ms), sleeper('B', 30ms), sleeper('C', 10ms), sleeper('D', 30ms));
+        auto at = corio::clock::now() + 20ms;
+        co_await corio::gather(sleeper('A', at),
+                               sleeper('B', at),
+                               sleeper('C', at - 10ms),
+                               sleeper('D', at),
+                               sleeper('E', at + 10ms),
+                               sleeper('F', at));
     };
     corio::run(body());
-    CHECK(order == "CABD");
+    CHECK(order == "CABDFE");
+}
+
+TEST_CASE("two equal sleeps started by A then B end A then B", "[sleep]") {
+    std::string order;
+    auto sleeper = [&](char name) -> corio::task<> {
+        co_await corio::sleep(30ms);
+        order += name;
+    };
+    auto body = [&]() -> corio::task<> {
+        co_await corio::gather(sleeper('A'), sleeper('B'));
+    };
+    corio::run(body());
+    CHECK(order == "AB");
 }
 
 TEST_CASE("sleep(0) yields fairly, behind every ready task", "[sleep]") {
@@ -76,6 +95,7 @@ TEST_CASE("sleep_until a past deadline returns in the next iteration", "[sleep]"
     auto body = []() -> corio::task<double> {
         auto start = corio::clock::now();
         co_await corio::sleep_until(start - 1h);
+        co_await corio::sleep_until(corio::clock::time_point::min());
         co_return seconds_since(start);
     };
     CHECK(corio::run(body()) < 0.1);

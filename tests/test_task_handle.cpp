@@ -251,3 +251,39 @@ TEST_CASE("a cancel request for a task whose wait already completed keeps the re
     corio::run(body());
     CHECK(trace == "got 4;cancelled at next suspension");
 }
+
+TEST_CASE("an awaited task stays alive when its handle is reset meanwhile", "[spawn]") {
+    corio::task_handle<int> shared;
+    auto value_at = [](int value, corio::clock::time_point at) -> corio::task<int> {
+        co_await corio::sleep_until(at);
+        co_return value;
+    };
+    auto waiter = [&]() -> corio::task<int> {
+        co_return co_await shared;
+    };
+    auto resetter = [&](corio::clock::time_point at) -> corio::task<> {
+        co_await corio::sleep_until(at);
+        shared = {}; // runs after the target finished, before the waiter resumes
+    };
+    auto body = [&]() -> corio::task<> {
+        auto at = corio::clock::now() + 10ms;
+        shared = corio::spawn(value_at(7, at));
+        auto w = corio::spawn(waiter());
+        auto r = corio::spawn(resetter(at));
+        CHECK(co_await w == 7);
+        co_await r;
+        CHECK_FALSE(shared);
+    };
+    corio::run(body());
+}
+
+TEST_CASE("spawning a task that was already awaited throws std::logic_error", "[spawn]") {
+    auto body = []() -> corio::task<> {
+        corio::task<int> t = value_after(1, 0ms);
+        CHECK(co_await t == 1);
+        CHECK_THROWS_AS(corio::spawn(std::move(t)), std::logic_error);
+        corio::task<int> empty;
+        CHECK_THROWS_AS(corio::spawn(std::move(empty)), std::logic_error);
+    };
+    corio::run(body());
+}

@@ -14,7 +14,6 @@
 #include <corio/detail/task_state.hpp>
 #include <corio/detail/timer_heap.hpp>
 
-#include <algorithm>
 #include <atomic>
 #include <coroutine>
 #include <cstdint>
@@ -92,6 +91,8 @@ public:
     detail::task_ref<detail::task_state<T>> start_task(task<T> body, std::string name) {
         if (!body.valid())
             throw std::logic_error("corio: spawn of an empty task (moved from?)");
+        if (body.handle().promise().started())
+            throw std::logic_error("corio: spawn of a task that has already been awaited");
         if (name.empty())
             name = "Task-" + std::to_string(next_task_number());
         auto* state = new detail::task_state<T>(std::move(body), std::move(name));
@@ -108,16 +109,13 @@ public:
             run_once();
     }
 
-    /// asyncio.run's epilogue: cancels every task still alive and runs the loop until all of
-    /// them are done. A task spawned meanwhile, or one that swallowed its cancellation, is
-    /// cancelled again.
+    /// asyncio.run's epilogue: cancels every task still alive, once, and runs the loop until
+    /// all of them are done. A task spawned meanwhile is cancelled once too; a task that
+    /// swallows its cancellation is waited for, as asyncio.run does.
     void cancel_all_and_wait() {
         running_scope scope(*this);
         while (!tasks_.empty()) {
-            tasks_.for_each([](detail::task_state_base& t) {
-                if (t.cancelling() == 0)
-                    t.cancel({});
-            });
+            tasks_.for_each([](detail::task_state_base& t) { t.cancel_for_shutdown(); });
             run_once();
         }
     }
@@ -147,17 +145,14 @@ private:
 
     class running_scope {
     public:
-        explicit running_scope(event_loop& loop) : previous_(detail::running_loop_slot()) {
-            if (previous_ != nullptr && previous_ != &loop)
-                throw invalid_state_error("corio: another event loop is running in this thread");
+        explicit running_scope(event_loop& loop) {
+            if (detail::running_loop_slot() != nullptr)
+                throw invalid_state_error("corio: an event loop is already running in this thread");
             detail::running_loop_slot() = &loop;
         }
         running_scope(const running_scope&) = delete;
         running_scope& operator=(const running_scope&) = delete;
-        ~running_scope() { detail::running_loop_slot() = previous_; }
-
-    private:
-        event_loop* previous_;
+        ~running_scope() { detail::running_loop_slot() = nullptr; }
     };
 
     static std::uint64_t next_task_number() noexcept {
@@ -184,7 +179,10 @@ private:
             return clock::duration::zero();
         if (timers_.empty())
             return std::nullopt;
-        return std::max(timers_.top().deadline() - clock::now(), clock::duration::zero());
+        const clock::time_point deadline = timers_.top().deadline();
+        const clock::time_point now = clock::now();
+        // Compared before subtracting: a deadline near time_point::min() would overflow.
+        return deadline <= now ? clock::duration::zero() : deadline - now;
     }
 
     void expire_timers() {

@@ -31,33 +31,34 @@ T result_of(state_for<T>& state) {
 
 // co_await on a handle: waits for the task to finish. Cancelling the awaiting task cancels
 // the awaited one too, as in asyncio; the awaiter then gets the outcome of that task.
+// It holds its own reference: the handle it came from may be reset while it waits.
 template <class T>
 class handle_awaiter final : public loop_waiter, public done_listener {
 public:
-    explicit handle_awaiter(state_for<T>& target)
-        : loop_waiter(get_running_loop()), target_(target) {}
+    explicit handle_awaiter(task_ref<state_for<T>> target)
+        : loop_waiter(get_running_loop()), target_(std::move(target)) {}
 
-    bool await_ready() const noexcept { return target_.done(); }
+    bool await_ready() const noexcept { return target_->done(); }
 
     void await_suspend(std::coroutine_handle<> frame) {
         bind(frame);
-        if (&owner() == &target_)
-            throw invalid_state_error("corio: task '" + target_.name() + "' cannot await itself");
-        target_.add_listener(*this);
+        if (&owner() == target_.get())
+            throw invalid_state_error("corio: task '" + target_->name() + "' cannot await itself");
+        target_->add_listener(*this);
         wait();
     }
 
     T await_resume() {
         resumed();
-        return result_of<T>(target_);
+        return result_of<T>(*target_);
     }
 
-    bool cancel() noexcept override { return target_.cancel(owner().cancel_message()); }
+    bool cancel() noexcept override { return target_->cancel(owner().cancel_message()); }
 
     void task_done(task_state_base&) noexcept override { resume_later(); }
 
 private:
-    state_for<T>& target_;
+    task_ref<state_for<T>> target_;
 };
 
 } // namespace detail
@@ -119,7 +120,10 @@ public:
     /// Waits for the task and yields its value or rethrows its exception.
     /// Cancellation: cancelling the awaiting task cancels this task too (asyncio's rule); the
     /// awaiter then gets this task's outcome, usually `cancelled_error`.
-    auto operator co_await() const { return detail::handle_awaiter<T>(checked()); }
+    auto operator co_await() const {
+        checked();
+        return detail::handle_awaiter<T>(state_);
+    }
 
     friend bool operator==(const task_handle& a, const task_handle& b) noexcept {
         return a.state_.get() == b.state_.get();

@@ -80,6 +80,13 @@ public:
 
     [[nodiscard]] int cancelling() const noexcept { return cancel_requests_; }
 
+    /// The loop's cancellation when it shuts down: sent once per task, whatever the task did
+    /// with earlier requests.
+    void cancel_for_shutdown() {
+        if (!std::exchange(shutdown_cancelled_, true))
+            cancel({});
+    }
+
     int uncancel() noexcept {
         if (cancel_requests_ > 0 && --cancel_requests_ == 0)
             must_cancel_ = false;
@@ -164,6 +171,7 @@ private:
     bool started_ = false;
     bool done_ = false;
     bool cancelled_ = false;
+    bool shutdown_cancelled_ = false;
 };
 
 template <class T>

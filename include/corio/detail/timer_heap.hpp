@@ -49,10 +49,10 @@ public:
     [[nodiscard]] timer_node& top() const noexcept { return *nodes_.front(); }
 
     void push(timer_node& node, clock::time_point deadline) {
+        nodes_.push_back(&node); // first: if it throws, the node stays unscheduled
         node.deadline_ = deadline;
         node.sequence_ = next_sequence_++;
-        node.index_ = nodes_.size();
-        nodes_.push_back(&node);
+        node.index_ = nodes_.size() - 1;
         sift_up(node.index_);
     }
 
