@@ -121,7 +121,7 @@ public:
     /// Cancellation: cancelling the awaiting task cancels this task too (asyncio's rule); the
     /// awaiter then gets this task's outcome, usually `cancelled_error`.
     auto operator co_await() const {
-        checked();
+        checked(); // an empty handle throws here, not inside the awaiter
         return detail::handle_awaiter<T>(state_);
     }
 

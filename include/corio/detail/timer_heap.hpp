@@ -45,7 +45,6 @@ private:
 class timer_heap {
 public:
     [[nodiscard]] bool empty() const noexcept { return nodes_.empty(); }
-    [[nodiscard]] std::size_t size() const noexcept { return nodes_.size(); }
     [[nodiscard]] timer_node& top() const noexcept { return *nodes_.front(); }
 
     void push(timer_node& node, clock::time_point deadline) {
