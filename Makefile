@@ -1,12 +1,13 @@
 # Thin wrapper over CMake: `make examples` and `make test` are the README's quick start.
 # Each first installs the Debian packages that are missing (as root), or says which to install.
 
-PACKAGES := g++ clang cmake make pkg-config catch2 libfmt-dev
+PACKAGES := g++ clang clang-19 libclang-rt-19-dev cmake make pkg-config catch2 libfmt-dev
 JOBS ?= $(shell nproc)
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+TSAN := -fsanitize=thread -fno-omit-frame-pointer
 EXAMPLES := 01_coroutine_object 02_await 03_run 04_sleep_concurrency 07_blocking_vs_async
 
-.PHONY: all deps examples test test-release test-sanitize test-clang bench clean
+.PHONY: all deps examples test test-release test-sanitize test-clang test-tsan bench clean
 
 all: test
 
@@ -35,8 +36,9 @@ examples: deps build/release/CMakeCache.txt
 
 # Every test, in Release with g++, then with g++ at -O0 under AddressSanitizer and
 # UndefinedBehaviorSanitizer (where the stack-safety test of task<T> can fail), then in
-# Release with clang++. Every build uses -Wall -Wextra -Wpedantic -Werror.
-test: test-release test-sanitize test-clang
+# Release with clang++ 14, then with clang++ 19 under ThreadSanitizer (call_soon_threadsafe
+# and the other cross-thread paths). Every build uses -Wall -Wextra -Wpedantic -Werror.
+test: test-release test-sanitize test-clang test-tsan
 
 test-release: deps build/release/CMakeCache.txt
 	cmake --build build/release -j $(JOBS)
@@ -52,6 +54,12 @@ test-clang: deps
 	cmake -S . -B build/clang -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++
 	cmake --build build/clang -j $(JOBS)
 	ctest --test-dir build/clang --output-on-failure -j $(JOBS)
+
+test-tsan: deps
+	cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-19 \
+	    -DCMAKE_CXX_FLAGS="$(TSAN)" -DCMAKE_EXE_LINKER_FLAGS="$(TSAN)"
+	cmake --build build/tsan -j $(JOBS)
+	TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build/tsan --output-on-failure -j $(JOBS)
 
 bench: deps build/release/CMakeCache.txt
 	cmake --build build/release -j $(JOBS) --target bench

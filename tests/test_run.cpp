@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // run and event_loop: results, shutdown of leftover tasks, backend selection, misuse.
+#include <csignal>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -13,6 +14,19 @@ namespace {
 
 corio::task<int> answer() {
     co_return 42;
+}
+
+using signal_handler = void (*)(int);
+
+signal_handler sigint_disposition() {
+    struct sigaction current {};
+    REQUIRE(::sigaction(SIGINT, nullptr, &current) == 0);
+    return current.sa_handler;
+}
+
+volatile std::sig_atomic_t own_handler_calls = 0;
+void own_handler(int) {
+    own_handler_calls = own_handler_calls + 1;
 }
 
 } // namespace
@@ -140,4 +154,122 @@ TEST_CASE("event_loop::run_until_complete leaves other tasks pending", "[run]") 
     CHECK_FALSE(finished);
     CHECK_FALSE(pending.done());
     CHECK_THROWS_AS(pending.result(), corio::invalid_state_error);
+}
+
+TEST_CASE("SIGINT cancels main, run throws keyboard_interrupt, clean-up runs, SIGINT is restored",
+          "[run][signal]") {
+    REQUIRE(sigint_disposition() == SIG_DFL);
+    bool main_cleaned_up = false;
+    bool child_cleaned_up = false;
+    signal_handler during = SIG_DFL;
+    auto child = [&]() -> corio::task<> {
+        try {
+            co_await corio::sleep(1h);
+        } catch (const corio::cancelled_error&) {
+            child_cleaned_up = true;
+            throw;
+        }
+    };
+    auto body = [&]() -> corio::task<> {
+        (void)corio::spawn(child());
+        during = sigint_disposition();
+        co_await corio::sleep(1ms);
+        std::raise(SIGINT);
+        try {
+            co_await corio::sleep(1h);
+        } catch (const corio::cancelled_error&) {
+            main_cleaned_up = true;
+            throw;
+        }
+    };
+    CHECK_THROWS_AS(corio::run(body()), corio::keyboard_interrupt);
+    CHECK(during != SIG_DFL);
+    CHECK(main_cleaned_up);
+    CHECK(child_cleaned_up);
+    CHECK(sigint_disposition() == SIG_DFL);
+}
+
+TEST_CASE("a second SIGINT during clean-up interrupts the clean-up and nothing breaks",
+          "[run][signal]") {
+    int cleanup_steps = 0;
+    bool second_cancel_seen = false;
+    auto body = [&]() -> corio::task<> {
+        bool cancelled = false;
+        try {
+            std::raise(SIGINT);
+            co_await corio::sleep(1h);
+        } catch (const corio::cancelled_error&) {
+            cancelled = true;
+        }
+        REQUIRE(cancelled);
+        ++cleanup_steps;
+        std::raise(SIGINT); // Ctrl+C again while cleaning up
+        try {
+            co_await corio::sleep(1h);
+        } catch (const corio::cancelled_error&) {
+            second_cancel_seen = true;
+        }
+        co_await corio::sleep(1ms); // the clean-up can still await afterwards
+        ++cleanup_steps;
+        throw corio::cancelled_error();
+    };
+    CHECK_THROWS_AS(corio::run(body()), corio::keyboard_interrupt);
+    CHECK(second_cancel_seen);
+    CHECK(cleanup_steps == 2);
+    CHECK(sigint_disposition() == SIG_DFL);
+    CHECK(corio::run(answer()) == 42);
+}
+
+TEST_CASE("a main that swallows the SIGINT cancellation returns its value", "[run][signal]") {
+    auto body = []() -> corio::task<int> {
+        std::raise(SIGINT);
+        try {
+            co_await corio::sleep(1h);
+        } catch (const corio::cancelled_error&) {
+            co_return 7;
+        }
+        co_return 0;
+    };
+    CHECK(corio::run(body()) == 7);
+}
+
+TEST_CASE("run leaves SIGINT alone with handle_sigint = false or a handler of the program's own",
+          "[run][signal]") {
+    SECTION("handle_sigint = false") {
+        signal_handler during = nullptr;
+        auto body = [&]() -> corio::task<> {
+            during = sigint_disposition();
+            co_return;
+        };
+        corio::run(body(), {.handle_sigint = false});
+        CHECK(during == SIG_DFL);
+    }
+    SECTION("the program's own handler keeps getting SIGINT") {
+        REQUIRE(std::signal(SIGINT, own_handler) != SIG_ERR);
+        own_handler_calls = 0;
+        auto body = []() -> corio::task<int> {
+            std::raise(SIGINT);
+            co_await corio::sleep(5ms); // not cancelled
+            co_return 1;
+        };
+        CHECK(corio::run(body()) == 1);
+        CHECK(own_handler_calls == 1);
+        CHECK(sigint_disposition() == own_handler);
+        std::signal(SIGINT, SIG_DFL);
+    }
+}
+
+TEST_CASE("stop() inside run cancels and awaits everything, then run throws", "[run]") {
+    bool cleaned_up = false;
+    auto body = [&]() -> corio::task<> {
+        corio::get_running_loop().stop();
+        try {
+            co_await corio::sleep(1h);
+        } catch (const corio::cancelled_error&) {
+            cleaned_up = true;
+            throw;
+        }
+    };
+    CHECK_THROWS_AS(corio::run(body()), corio::invalid_state_error);
+    CHECK(cleaned_up);
 }

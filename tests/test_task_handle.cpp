@@ -287,3 +287,24 @@ TEST_CASE("spawning a task that was already awaited throws std::logic_error", "[
     };
     corio::run(body());
 }
+
+TEST_CASE("spawn(callable, args...) keeps the callable and the arguments alive in the task",
+          "[spawn]") {
+    auto body = []() -> corio::task<std::string> {
+        corio::task_handle<std::string> h;
+        {
+            // Both the capture and the argument die here, before the task first runs.
+            std::string prefix = "hello, ";
+            h = corio::spawn(
+                [prefix](std::string who) -> corio::task<std::string> {
+                    co_await corio::sleep(1ms);
+                    co_return prefix + who;
+                },
+                std::string("world"));
+        }
+        auto void_task = corio::create_task([]() -> corio::task<> { co_return; });
+        co_await void_task;
+        co_return co_await h;
+    };
+    CHECK(corio::run(body()) == "hello, world");
+}

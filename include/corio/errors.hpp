@@ -122,5 +122,22 @@ inline bool is_cancellation(const std::exception_ptr& e) noexcept {
     }
 }
 
+/// One line about an exception, for reports: its what(), or what kind it is.
+inline std::string describe(const std::exception_ptr& e) {
+    if (!e)
+        return "no exception";
+    try {
+        std::rethrow_exception(e);
+    } catch (const cancelled_error& c) {
+        return c.message().empty() ? "cancelled" : "cancelled: " + c.message();
+    } catch (const keyboard_interrupt&) {
+        return "keyboard interrupt";
+    } catch (const std::exception& x) {
+        return x.what();
+    } catch (...) {
+        return "an exception of a type not derived from std::exception";
+    }
+}
+
 } // namespace detail
 } // namespace corio

@@ -1,76 +1,80 @@
 // SPDX-License-Identifier: MIT
-// corio/event_loop.hpp: event_loop, which runs tasks, timers and I/O on one thread, and
-// get_running_loop.
-// Layer L4. Depends on the backend interface, the timer heap and the task state.
+// corio/event_loop.hpp: event_loop, which runs tasks, callbacks, timers and I/O on one
+// thread, and get_running_loop.
+// Layer L4. Depends on the backend interface, the scheduler and the task state.
 #pragma once
 
+#include <corio/callback_handle.hpp>
 #include <corio/clock.hpp>
 #include <corio/errors.hpp>
+#include <corio/exception_context.hpp>
 #include <corio/loop_options.hpp>
 #include <corio/task.hpp>
+#include <corio/task_handle.hpp>
 
 #include <corio/detail/backend/select.hpp>
+#include <corio/detail/callback.hpp>
 #include <corio/detail/intrusive_list.hpp>
+#include <corio/detail/scheduler.hpp>
 #include <corio/detail/task_state.hpp>
 #include <corio/detail/timer_heap.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <coroutine>
 #include <cstdint>
-#include <deque>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace corio {
 
-class event_loop;
-
-namespace detail {
-
-inline event_loop*& running_loop_slot() noexcept {
-    thread_local event_loop* running = nullptr;
-    return running;
-}
-
-} // namespace detail
-
-/// The loop that runs tasks on this thread. asyncio: `asyncio.get_running_loop()`.
-/// Throws: `no_running_loop` when no loop is running on this thread.
-inline event_loop& get_running_loop() {
-    event_loop* loop = detail::running_loop_slot();
-    if (loop == nullptr)
-        throw no_running_loop();
-    return *loop;
-}
-
-/// One event loop: a FIFO of ready tasks, a timer heap and an I/O backend, run on the thread
-/// that calls run_until_complete. asyncio: `asyncio.EventLoop`. Most programs only call
-/// `corio::run`, which creates and closes one.
-/// Thread safety: loop thread only.
-class event_loop {
+/// One event loop: a FIFO of ready tasks and callbacks, a timer heap and an I/O backend, run
+/// on the thread that calls run_until_complete. asyncio: `asyncio.EventLoop`. Most programs
+/// only call `corio::run`, which creates and closes one.
+/// Thread safety: loop thread only, except call_soon_threadsafe.
+class event_loop final : public detail::scheduler, private detail::unretrieved_sink {
 public:
+    /// Throws: `std::system_error` when the backend cannot be set up; `std::invalid_argument`
+    /// for a bad `CORIO_BACKEND`.
     explicit event_loop(loop_options options = {})
-        : backend_(detail::make_backend(options.backend)) {}
+        : backend_(detail::make_backend(options.backend)),
+          debug_(options.debug || debug_from_environment()) {}
 
     event_loop(const event_loop&) = delete;
     event_loop& operator=(const event_loop&) = delete;
 
-    /// Destroys the frames of tasks that are still pending, unrun; `corio::run` cancels and
-    /// awaits them before it gets here.
+    /// Destroys the frames of tasks that are still pending, unrun, and drops pending
+    /// callbacks; `corio::run` cancels and awaits the tasks before it gets here. Failures
+    /// nobody retrieved are reported now, since their handles may outlive the loop.
     ~event_loop() {
         ready_.clear();
+        while (detail::callback_node* c = pending_callbacks_.pop_front()) {
+            if (c->scheduled())
+                timers_.erase(*c);
+            c->release();
+        }
+        inbox_.clear();
         while (detail::task_state_base* t = tasks_.pop_front()) {
             t->abandon();
             t->release();
         }
+        while (detail::task_state_base* t = unretrieved_.pop_front())
+            report(*t);
     }
 
     /// Runs `main` as a task and the loop until it is done; returns its value or rethrows.
     /// Other tasks stay pending when it returns. asyncio: `loop.run_until_complete`.
-    /// Throws: `invalid_state_error` when a loop is already running on this thread.
+    /// Throws: `invalid_state_error` when a loop is already running on this thread, or when
+    /// stop() ended the run before `main` was done (main stays pending).
     template <class T>
     T run_until_complete(task<T> main) {
         auto state = start_task(std::move(main), {});
@@ -78,11 +82,119 @@ public:
         return state->result();
     }
 
+    /// Runs the loop until stop() is called. asyncio: `loop.run_forever()`.
+    /// Throws: `invalid_state_error` when a loop is already running on this thread.
+    void run_forever() {
+        running_scope scope(*this);
+        while (!std::exchange(stopping_, false))
+            run_once();
+    }
+
+    /// Ends run_forever (or run_until_complete) after the current iteration.
+    /// asyncio: `loop.stop()`.
+    void stop() noexcept { stopping_ = true; }
+
+    /// True while this loop runs on its thread. asyncio: `loop.is_running()`.
+    [[nodiscard]] bool is_running() const noexcept {
+        return detail::running_scheduler_slot() == this;
+    }
+
+    /// Calls `fn(args...)` in the next run of ready work, after what is queued already.
+    /// asyncio: `loop.call_soon(fn, *args)`. An exception from `fn` goes to the exception
+    /// handler.
+    template <class F, class... Args>
+    callback_handle call_soon(F&& fn, Args&&... args) {
+        auto& node = adopt(make_callback(std::forward<F>(fn), std::forward<Args>(args)...));
+        schedule(node);
+        return callback_handle(node);
+    }
+
+    /// Calls `fn(args...)` at `when`. asyncio: `loop.call_at(when, fn, *args)`.
+    template <class F, class... Args>
+    timer_handle call_at(clock::time_point when, F&& fn, Args&&... args) {
+        auto callback = make_callback(std::forward<F>(fn), std::forward<Args>(args)...);
+        timers_.push(*callback, when);
+        return timer_handle(adopt(std::move(callback)));
+    }
+
+    /// Calls `fn(args...)` after `delay`. asyncio: `loop.call_later(delay, fn, *args)`.
+    template <class Rep, class Period, class F, class... Args>
+    timer_handle call_later(std::chrono::duration<Rep, Period> delay, F&& fn, Args&&... args) {
+        return call_at(detail::deadline_after(clock::now(), delay),
+                       std::forward<F>(fn),
+                       std::forward<Args>(args)...);
+    }
+
+    /// call_soon from any thread: wakes the loop if it is waiting. Unlike asyncio it returns
+    /// no handle, since a handle could not be used safely from the calling thread.
+    /// asyncio: `loop.call_soon_threadsafe(fn, *args)`.
+    template <class F, class... Args>
+    void call_soon_threadsafe(F&& fn, Args&&... args) {
+        auto callback = make_callback(std::forward<F>(fn), std::forward<Args>(args)...);
+        bool was_empty;
+        {
+            std::lock_guard lock(inbox_mutex_);
+            inbox_.push_back(std::move(callback));
+            was_empty = !inbox_full_.exchange(true, std::memory_order_release);
+        }
+        // Whoever filled the empty inbox wakes the loop; the loop takes the whole inbox.
+        if (was_empty)
+            backend_->wake();
+    }
+
     /// The loop's clock. asyncio: `loop.time()`.
     [[nodiscard]] clock::time_point time() const noexcept { return clock::now(); }
 
     /// "epoll" or "io_uring".
     [[nodiscard]] std::string_view backend_name() const noexcept { return backend_->name(); }
+
+    /// Replaces the handler of exceptions nobody else could take: a failed task nobody
+    /// awaited, a callback that threw. An empty function restores the default, which prints
+    /// one line on stderr. asyncio: `loop.set_exception_handler`.
+    void set_exception_handler(exception_handler handler) { handler_ = std::move(handler); }
+    [[nodiscard]] const exception_handler& get_exception_handler() const noexcept {
+        return handler_;
+    }
+
+    /// Passes `context` to the exception handler. An exception thrown by the handler is
+    /// reported by the default handler. asyncio: `loop.call_exception_handler`.
+    void call_exception_handler(const exception_context& context) noexcept {
+        if (!handler_) {
+            default_exception_handler(context);
+            return;
+        }
+        try {
+            handler_(*this, context);
+        } catch (...) {
+            default_exception_handler(
+                {"Unhandled error in exception handler", std::current_exception(), context.task});
+            default_exception_handler(context);
+        }
+    }
+
+    /// One line on stderr: "corio: <message> (task 'name'): <what()>".
+    /// asyncio: `loop.default_exception_handler`.
+    static void default_exception_handler(const exception_context& context) noexcept {
+        try {
+            std::string line = "corio: " + context.message;
+            if (context.task)
+                line += " (task '" + context.task.name() + "')";
+            if (context.exception)
+                line += ": " + detail::describe(context.exception);
+            std::fprintf(stderr, "%s\n", line.c_str());
+        } catch (...) {
+            std::fprintf(stderr, "corio: %s\n", context.message.c_str());
+        }
+    }
+
+    /// Debug mode: slow steps are reported. asyncio: `loop.get_debug()` / `set_debug()`.
+    [[nodiscard]] bool get_debug() const noexcept { return debug_; }
+    void set_debug(bool enabled) noexcept { debug_ = enabled; }
+
+    /// In debug mode, a task step or callback that holds the loop at least this long is
+    /// reported on stderr with its name. asyncio: `loop.slow_callback_duration` (100 ms).
+    [[nodiscard]] clock::duration slow_callback_duration() const noexcept { return slow_; }
+    void set_slow_callback_duration(clock::duration d) noexcept { slow_ = d; }
 
     // --- The rest is corio's own machinery, used by its awaitables and by run(). ---
 
@@ -96,6 +208,7 @@ public:
         if (name.empty())
             name = "Task-" + std::to_string(next_task_number());
         auto* state = new detail::task_state<T>(std::move(body), std::move(name));
+        state->set_sink(*this);
         state->add_ref(); // the loop's reference, dropped when the task finishes
         tasks_.push_back(*state);
         schedule(state->frame(), state);
@@ -103,10 +216,14 @@ public:
     }
 
     /// Runs iterations until `task` is done.
+    /// Throws: `invalid_state_error` when stop() ends the run first.
     void run_until_done(detail::task_state_base& task) {
         running_scope scope(*this);
-        while (!task.done())
+        while (!task.done()) {
             run_once();
+            if (std::exchange(stopping_, false) && !task.done())
+                throw invalid_state_error("corio: event loop stopped before the task completed");
+        }
     }
 
     /// asyncio.run's epilogue: cancels every task still alive, once, and runs the loop until
@@ -120,39 +237,36 @@ public:
         }
     }
 
-    /// Queues `frame` to be resumed as a step of `task`.
-    void schedule(std::coroutine_handle<> frame, detail::task_state_base* task) {
-        ready_.push_back({frame, task});
-    }
-
-    [[nodiscard]] detail::task_state_base* current_task_state() const noexcept { return current_; }
-
     template <class F>
     void for_each_task(F&& f) {
         tasks_.for_each(std::forward<F>(f));
     }
 
-    void add_timer(detail::timer_node& node, clock::time_point deadline) {
-        timers_.push(node, deadline);
+    /// SIGINT arrived: async-signal-safe, so a signal handler may call it. The loop cancels
+    /// `main` (see interrupt_main) at its next iteration; a second interrupt cancels every
+    /// task still alive.
+    void interrupt() noexcept {
+        interrupts_.fetch_add(1, std::memory_order_relaxed);
+        backend_->wake();
     }
-    void remove_timer(detail::timer_node& node) noexcept { timers_.erase(node); }
+
+    /// The task an interrupt cancels first: run()'s main.
+    void interrupt_main(detail::task_state_base* main) noexcept { interrupt_target_ = main; }
+
+    /// How many interrupts the loop has acted on.
+    [[nodiscard]] int interrupts_handled() const noexcept { return interrupts_handled_; }
 
 private:
-    struct ready_entry {
-        std::coroutine_handle<> frame;
-        detail::task_state_base* task;
-    };
-
     class running_scope {
     public:
         explicit running_scope(event_loop& loop) {
-            if (detail::running_loop_slot() != nullptr)
+            if (detail::running_scheduler_slot() != nullptr)
                 throw invalid_state_error("corio: an event loop is already running in this thread");
-            detail::running_loop_slot() = &loop;
+            detail::running_scheduler_slot() = &loop;
         }
         running_scope(const running_scope&) = delete;
         running_scope& operator=(const running_scope&) = delete;
-        ~running_scope() { detail::running_loop_slot() = nullptr; }
+        ~running_scope() { detail::running_scheduler_slot() = nullptr; }
     };
 
     static std::uint64_t next_task_number() noexcept {
@@ -160,22 +274,50 @@ private:
         return counter.fetch_add(1, std::memory_order_relaxed) + 1;
     }
 
-    // One iteration: wait for I/O (not at all if something is ready), move due timers to the
-    // ready queue, then run what was ready when the run began, so a task that yields with
-    // sleep(0) runs again only after every other ready task ran once.
+    static bool debug_from_environment() noexcept {
+        const char* value = std::getenv("CORIO_DEBUG");
+        return value != nullptr && *value != '\0' && std::string_view(value) != "0";
+    }
+
+    template <class F, class... Args>
+    std::unique_ptr<detail::callback_node> make_callback(F&& fn, Args&&... args) {
+        auto call = [fn = std::forward<F>(fn), ... args = std::forward<Args>(args)]() mutable {
+            std::invoke(fn, args...);
+        };
+        return std::make_unique<detail::callback<decltype(call)>>(this, std::move(call));
+    }
+
+    // The loop's reference: the callback is pending until it runs or is cancelled.
+    detail::callback_node& adopt(std::unique_ptr<detail::callback_node> callback) noexcept {
+        detail::callback_node& node = *callback.release();
+        pending_callbacks_.push_back(node);
+        return node;
+    }
+
+    // One iteration: wait for I/O (not at all if something is ready), take what other threads
+    // and signals sent, move due timers to the ready queue, then run what was ready when the
+    // run began, so a task that yields with sleep(0) runs again only after every other ready
+    // task ran once.
     void run_once() {
         if (ready_.empty() || ++busy_iterations_ % io_poll_interval == 0)
             backend_->wait(wait_timeout());
+        if (inbox_full_.load(std::memory_order_acquire))
+            take_inbox();
+        if (interrupts_.load(std::memory_order_relaxed) != interrupts_handled_)
+            handle_interrupts();
         expire_timers();
         for (std::size_t n = ready_.size(); n > 0; --n) {
             ready_entry e = ready_.front();
             ready_.pop_front();
-            step(e);
+            if (debug_)
+                run_timed(e);
+            else
+                run(e);
         }
     }
 
     std::optional<clock::duration> wait_timeout() const {
-        if (!ready_.empty())
+        if (!ready_.empty() || inbox_full_.load(std::memory_order_relaxed))
             return clock::duration::zero();
         if (timers_.empty())
             return std::nullopt;
@@ -183,6 +325,26 @@ private:
         const clock::time_point now = clock::now();
         // Compared before subtracting: a deadline near time_point::min() would overflow.
         return deadline <= now ? clock::duration::zero() : deadline - now;
+    }
+
+    void take_inbox() {
+        std::vector<std::unique_ptr<detail::callback_node>> arrived;
+        {
+            std::lock_guard lock(inbox_mutex_);
+            arrived.swap(inbox_);
+            inbox_full_.store(false, std::memory_order_relaxed);
+        }
+        for (auto& callback : arrived)
+            schedule(adopt(std::move(callback)));
+    }
+
+    void handle_interrupts() {
+        const bool first = interrupts_handled_ == 0;
+        interrupts_handled_ = interrupts_.load(std::memory_order_relaxed);
+        if (first && interrupt_target_ != nullptr && !interrupt_target_->done())
+            interrupt_target_->cancel({});
+        else
+            tasks_.for_each([](detail::task_state_base& t) { t.cancel({}); });
     }
 
     void expire_timers() {
@@ -193,15 +355,39 @@ private:
             timers_.pop().expire();
     }
 
-    void step(ready_entry e) {
-        detail::task_state_base& task = *e.task;
+    void run(ready_entry e) {
+        if (e.task == nullptr)
+            run_callback(*static_cast<detail::callback_node*>(e.target));
+        else
+            step(*e.task, std::coroutine_handle<>::from_address(e.target));
+    }
+
+    // Debug mode: run() with a stopwatch. The reference keeps a task that finishes in this
+    // step alive long enough to be named.
+    void run_timed(ready_entry e) {
+        detail::task_ref<detail::task_state_base> task(e.task);
+        const clock::time_point start = clock::now();
+        run(e);
+        const clock::duration took = clock::now() - start;
+        if (took < slow_)
+            return;
+        using ms = std::chrono::duration<double, std::milli>;
+        std::string what = task ? "task '" + task->name() + "'" : "a callback";
+        std::fprintf(stderr,
+                     "corio: %s held the loop for %.1f ms (slow_callback_duration is %.1f ms)\n",
+                     what.c_str(),
+                     ms(took).count(),
+                     ms(slow_).count());
+    }
+
+    void step(detail::task_state_base& task, std::coroutine_handle<> frame) {
         if (!task.started() && !task.start()) {
             task.finish_cancelled();
             retire(task);
             return;
         }
         current_ = &task;
-        e.frame.resume();
+        frame.resume();
         current_ = nullptr;
         if (task.frame_done()) {
             task.finish();
@@ -209,21 +395,67 @@ private:
         }
     }
 
+    void run_callback(detail::callback_node& callback) noexcept {
+        callback.unlink(); // no longer pending: cancelling it from inside is a no-op
+        if (!callback.cancelled()) {
+            try {
+                callback.invoke();
+            } catch (...) {
+                call_exception_handler({"Exception in callback", std::current_exception(), {}});
+            }
+        }
+        callback.release();
+    }
+
+    // A failure nobody retrieved waits in unretrieved_ until a handle retrieves it, or the
+    // last handle goes (report_unretrieved), or the loop closes.
     void retire(detail::task_state_base& task) noexcept {
         task.unlink();
+        if (task.failed_unretrieved())
+            unretrieved_.push_back(task);
         task.release();
+    }
+
+    void report_unretrieved(detail::task_state_base& task) noexcept override {
+        task.unlink();
+        report(task);
+    }
+
+    void report(detail::task_state_base& task) noexcept {
+        // The context's handle may hold the last reference: the state goes with it.
+        call_exception_handler({"Task exception was never retrieved",
+                                task.exception(),
+                                task_handle<>(detail::task_ref<detail::task_state_base>(&task))});
     }
 
     // While tasks are ready the loop polls I/O only every so many iterations, so that a busy
     // loop does not pay a syscall per iteration (tokio does the same, every 61 ticks).
     static constexpr std::uint32_t io_poll_interval = 61;
+    static constexpr clock::duration default_slow_callback_duration =
+        std::chrono::milliseconds(100);
 
     std::unique_ptr<detail::io_backend> backend_;
-    std::deque<ready_entry> ready_;
-    detail::timer_heap timers_;
     detail::intrusive_list<detail::task_state_base> tasks_;
-    detail::task_state_base* current_ = nullptr;
+    detail::intrusive_list<detail::task_state_base> unretrieved_;
+    detail::intrusive_list<detail::callback_node> pending_callbacks_;
+    exception_handler handler_;
+    std::mutex inbox_mutex_;
+    std::vector<std::unique_ptr<detail::callback_node>> inbox_;
+    std::atomic<bool> inbox_full_{false};
+    std::atomic<int> interrupts_{0};
+    int interrupts_handled_ = 0;
+    detail::task_state_base* interrupt_target_ = nullptr;
+    clock::duration slow_ = default_slow_callback_duration;
     std::uint32_t busy_iterations_ = 0;
+    bool debug_;
+    bool stopping_ = false;
 };
+
+/// The loop that runs tasks on this thread. asyncio: `asyncio.get_running_loop()`.
+/// Throws: `no_running_loop` when no loop is running on this thread.
+inline event_loop& get_running_loop() {
+    // Every scheduler is an event_loop; the base exists only to order the headers.
+    return static_cast<event_loop&>(detail::running_scheduler());
+}
 
 } // namespace corio

@@ -14,10 +14,17 @@ enum class backend {
 
 struct loop_options {
     corio::backend backend = corio::backend::automatic;
+    /// Report task steps and callbacks that hold the loop longer than its
+    /// slow_callback_duration (100 ms). `CORIO_DEBUG=1` turns it on too.
+    bool debug = false;
 };
 
 struct run_options {
     loop_options loop{};
+    /// While run() runs, SIGINT cancels the main task and run() throws keyboard_interrupt.
+    /// Only where SIGINT has its default disposition and only on the main thread, as asyncio;
+    /// the disposition is restored afterwards. False leaves SIGINT alone.
+    bool handle_sigint = true;
 };
 
 } // namespace corio

@@ -3,9 +3,13 @@
 // Layer L7.
 #pragma once
 
+#include <corio/errors.hpp>
 #include <corio/event_loop.hpp>
 #include <corio/loop_options.hpp>
 #include <corio/task.hpp>
+
+#include <corio/detail/scheduler.hpp>
+#include <corio/detail/sigint.hpp>
 
 #include <utility>
 
@@ -14,14 +18,29 @@ namespace corio {
 /// Creates an event loop, runs `main` as a task until it is done, then cancels every task
 /// still alive and runs the loop until they have all finished, closes the loop and returns
 /// main's value or rethrows its exception. asyncio: `asyncio.run(main)`.
-/// Throws: `invalid_state_error` when called while a loop is running on this thread;
-/// `std::system_error` when the requested backend cannot be set up.
+/// SIGINT while it runs cancels `main`; if main ends cancelled, run throws
+/// `keyboard_interrupt`. A second SIGINT cancels every task still alive (asyncio would raise
+/// KeyboardInterrupt wherever the program was; C++ cannot throw from a signal handler).
+/// Throws: `invalid_state_error` when called while a loop is running on this thread, or
+/// when loop.stop() ended main early; `std::system_error` when the requested backend cannot
+/// be set up.
 template <class T>
 T run(task<T> main, run_options options = {}) {
+    if (detail::running_scheduler_slot() != nullptr)
+        throw invalid_state_error("corio: run() called while an event loop is running in this thread");
     event_loop loop(options.loop);
     auto state = loop.start_task(std::move(main), {});
-    loop.run_until_done(*state);
+    loop.interrupt_main(state.get());
+    detail::sigint_scope sigint(loop, options.handle_sigint);
+    try {
+        loop.run_until_done(*state);
+    } catch (...) { // stopped early: what is left is cancelled and awaited all the same
+        loop.cancel_all_and_wait();
+        throw;
+    }
     loop.cancel_all_and_wait();
+    if (loop.interrupts_handled() > 0 && state->cancelled())
+        throw keyboard_interrupt();
     return state->result();
 }
 

@@ -8,7 +8,11 @@
 #include <corio/task.hpp>
 #include <corio/task_handle.hpp>
 
+#include <concepts>
+#include <functional>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace corio {
@@ -23,15 +27,53 @@ task_handle<T> spawn(task<T> body, std::string name = {}) {
     return task_handle<T>(get_running_loop().start_task(std::move(body), std::move(name)));
 }
 
+namespace detail {
+
+template <class T>
+inline constexpr bool is_task_v = false;
+template <class T>
+inline constexpr bool is_task_v<task<T>> = true;
+
+template <class F, class... Args>
+concept task_factory = std::invocable<F&, Args&...> &&
+                       is_task_v<std::invoke_result_t<F&, Args&...>>;
+
+// The callable and its arguments are parameters of this coroutine, so they live in its frame
+// for as long as the task runs: a lambda's captures stay valid.
+template <class F, class... Args>
+std::invoke_result_t<F&, Args&...> invoke_in_frame(F fn, Args... args) {
+    co_return co_await std::invoke(fn, args...);
+}
+
+} // namespace detail
+
+/// Schedules `fn(args...)`, a coroutine function returning task<T>, as a task. The callable
+/// and copies of the arguments are kept in the task's frame, so a capturing lambda is safe:
+/// `spawn([&, n]() -> task<> { ... })`. Name it with set_name.
+/// Throws: `no_running_loop` outside a running loop.
+template <class F, class... Args>
+requires detail::task_factory<std::decay_t<F>, std::decay_t<Args>...>
+auto spawn(F&& fn, Args&&... args) {
+    return spawn(detail::invoke_in_frame<std::decay_t<F>, std::decay_t<Args>...>(
+        std::forward<F>(fn), std::forward<Args>(args)...));
+}
+
 /// The same as spawn. asyncio: `asyncio.create_task`.
 template <class T>
 task_handle<T> create_task(task<T> body, std::string name = {}) {
     return spawn(std::move(body), std::move(name));
 }
 
+/// The same as spawn(fn, args...).
+template <class F, class... Args>
+requires detail::task_factory<std::decay_t<F>, std::decay_t<Args>...>
+auto create_task(F&& fn, Args&&... args) {
+    return spawn(std::forward<F>(fn), std::forward<Args>(args)...);
+}
+
 /// The task running now, or an empty handle outside a task. asyncio: `asyncio.current_task()`.
 inline task_handle<> current_task() {
-    event_loop* loop = detail::running_loop_slot();
+    detail::scheduler* loop = detail::running_scheduler_slot();
     if (loop == nullptr)
         return {};
     return task_handle<>(detail::task_ref<detail::task_state_base>(loop->current_task_state()));

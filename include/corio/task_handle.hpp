@@ -4,9 +4,9 @@
 #pragma once
 
 #include <corio/errors.hpp>
-#include <corio/event_loop.hpp>
 
 #include <corio/detail/loop_waiter.hpp>
+#include <corio/detail/scheduler.hpp>
 #include <corio/detail/task_state.hpp>
 
 #include <coroutine>
@@ -36,7 +36,7 @@ template <class T>
 class handle_awaiter final : public loop_waiter, public done_listener {
 public:
     explicit handle_awaiter(task_ref<state_for<T>> target)
-        : loop_waiter(get_running_loop()), target_(std::move(target)) {}
+        : loop_waiter(running_scheduler()), target_(std::move(target)) {}
 
     bool await_ready() const noexcept { return target_->done(); }
 
@@ -114,7 +114,7 @@ public:
             throw invalid_state_error("corio: exception of task '" + s.name() + "' is not ready");
         if (s.cancelled())
             std::rethrow_exception(s.exception());
-        return s.exception();
+        return s.retrieve();
     }
 
     /// Waits for the task and yields its value or rethrows its exception.

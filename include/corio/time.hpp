@@ -4,13 +4,14 @@
 #pragma once
 
 #include <corio/clock.hpp>
-#include <corio/event_loop.hpp>
 
 #include <corio/detail/loop_waiter.hpp>
+#include <corio/detail/scheduler.hpp>
 #include <corio/detail/timer_heap.hpp>
 
 #include <chrono>
 #include <coroutine>
+#include <optional>
 
 namespace corio {
 namespace detail {
@@ -18,7 +19,7 @@ namespace detail {
 class sleep_awaiter final : public loop_waiter, public timer_node {
 public:
     // A null deadline means: yield once, behind every task that is ready now.
-    sleep_awaiter(event_loop& loop, std::optional<clock::time_point> deadline) noexcept
+    sleep_awaiter(scheduler& loop, std::optional<clock::time_point> deadline) noexcept
         : loop_waiter(loop), deadline_(deadline) {}
     ~sleep_awaiter() {
         if (scheduled())
@@ -63,7 +64,7 @@ private:
 /// Cancellation: always cancellable; the timer is removed before `cancelled_error` is thrown.
 /// Throws: `no_running_loop` outside a running loop.
 [[nodiscard]] inline detail::sleep_awaiter sleep_until(clock::time_point deadline) {
-    return detail::sleep_awaiter(get_running_loop(), deadline);
+    return detail::sleep_awaiter(detail::running_scheduler(), deadline);
 }
 
 /// Suspends the calling task for `duration`. asyncio: `asyncio.sleep(duration)`.
@@ -73,15 +74,10 @@ private:
 /// Throws: `no_running_loop` outside a running loop.
 template <class Rep, class Period>
 [[nodiscard]] detail::sleep_awaiter sleep(std::chrono::duration<Rep, Period> duration) {
-    event_loop& loop = get_running_loop();
+    detail::scheduler& loop = detail::running_scheduler();
     if (duration <= duration.zero())
         return detail::sleep_awaiter(loop, std::nullopt);
-    const clock::time_point now = clock::now();
-    // Compared in floating point: sleep(hours::max()) must not overflow into the past.
-    using seconds = std::chrono::duration<double>;
-    if (seconds(duration) >= seconds(clock::time_point::max() - now))
-        return detail::sleep_awaiter(loop, clock::time_point::max());
-    return detail::sleep_awaiter(loop, now + std::chrono::ceil<clock::duration>(duration));
+    return detail::sleep_awaiter(loop, detail::deadline_after(clock::now(), duration));
 }
 
 } // namespace corio

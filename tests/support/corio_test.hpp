@@ -6,8 +6,11 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
+
+#include <unistd.h>
 
 namespace corio_test {
 
@@ -28,5 +31,47 @@ inline std::string requested_backend() {
 inline std::size_t other_live_tasks() {
     return corio::all_tasks().size() - 1;
 }
+
+/// Sends everything written to file descriptor 2 to a temporary file while it lives, so a
+/// test can check what corio printed on stderr.
+class stderr_capture {
+public:
+    stderr_capture() : file_(std::tmpfile()), saved_(::dup(2)) {
+        REQUIRE(file_ != nullptr);
+        REQUIRE(saved_ >= 0);
+        std::fflush(stderr);
+        REQUIRE(::dup2(::fileno(file_), 2) == 2);
+    }
+    stderr_capture(const stderr_capture&) = delete;
+    stderr_capture& operator=(const stderr_capture&) = delete;
+    ~stderr_capture() {
+        restore();
+        std::fclose(file_);
+    }
+
+    /// Stops capturing and returns what was written.
+    std::string text() {
+        restore();
+        std::string out;
+        std::rewind(file_);
+        char buffer[4096];
+        while (std::size_t n = std::fread(buffer, 1, sizeof buffer, file_))
+            out.append(buffer, n);
+        return out;
+    }
+
+private:
+    void restore() {
+        if (saved_ < 0)
+            return;
+        std::fflush(stderr);
+        ::dup2(saved_, 2);
+        ::close(saved_);
+        saved_ = -1;
+    }
+
+    std::FILE* file_;
+    int saved_;
+};
 
 } // namespace corio_test

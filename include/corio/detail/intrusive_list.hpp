@@ -13,6 +13,8 @@ public:
     list_hook& operator=(const list_hook&) = delete;
     ~list_hook() { unlink(); }
 
+    [[nodiscard]] bool linked() const noexcept { return next_ != nullptr; }
+
     void unlink() noexcept {
         if (next_) {
             prev_->next_ = next_;

@@ -5,9 +5,8 @@
 #pragma once
 
 #include <corio/errors.hpp>
-#include <corio/event_loop.hpp>
-
 #include <corio/detail/loop_waiter.hpp>
+#include <corio/detail/scheduler.hpp>
 #include <corio/detail/task_state.hpp>
 
 #include <coroutine>
@@ -22,7 +21,7 @@ namespace corio::detail {
 class join_awaiter final : public loop_waiter {
 public:
     explicit join_awaiter(std::span<task_state_base* const> children)
-        : loop_waiter(get_running_loop()),
+        : loop_waiter(running_scheduler()),
           listeners_(std::make_unique<listener[]>(children.size())), count_(children.size()) {
         for (std::size_t i = 0; i < count_; ++i) {
             listeners_[i].self = this;
@@ -79,8 +78,10 @@ private:
             resume_later();
     }
 
+    // Every child's exception counts as retrieved: the first is rethrown, the others are the
+    // fallout of the cancellation it caused (asyncio's gather looks at each too).
     void note_outcome(task_state_base& child) noexcept {
-        if (child.exception() && !first_error_) {
+        if (child.retrieve() && !first_error_) {
             first_error_ = child.exception();
             cancel_children({});
         }

@@ -5,8 +5,7 @@
 #pragma once
 
 #include <corio/errors.hpp>
-#include <corio/event_loop.hpp>
-
+#include <corio/detail/scheduler.hpp>
 #include <corio/detail/task_state.hpp>
 
 #include <coroutine>
@@ -16,7 +15,7 @@ namespace corio::detail {
 
 class loop_waiter : public waiter {
 public:
-    explicit loop_waiter(event_loop& loop) noexcept : loop_(&loop) {}
+    explicit loop_waiter(scheduler& loop) noexcept : loop_(&loop) {}
     loop_waiter(const loop_waiter&) = delete;
     loop_waiter& operator=(const loop_waiter&) = delete;
 
@@ -49,7 +48,7 @@ protected:
 
     [[nodiscard]] task_state_base& owner() const noexcept { return *task_; }
 
-    event_loop* loop_;
+    scheduler* loop_;
     bool cancelled_ = false;
 
 private:

@@ -46,6 +46,19 @@ protected:
     ~done_listener() = default;
 };
 
+/// Where a task's exception goes when nobody retrieved it: the loop's exception handler.
+class unretrieved_sink {
+public:
+    /// Called once, when the last reference to `task` is dropped or the loop closes. The task
+    /// is already out of the sink's list; the sink may take a reference for the report.
+    virtual void report_unretrieved(task_state_base& task) noexcept = 0;
+
+protected:
+    ~unretrieved_sink() = default;
+};
+
+// The hook links a pending task into its loop's task list and, once it failed and until
+// someone retrieves the exception, into the loop's list of unretrieved failures.
 class task_state_base : public list_hook {
 public:
     task_state_base(const task_state_base&) = delete;
@@ -54,7 +67,11 @@ public:
 
     void add_ref() noexcept { ++refs_; }
     void release() noexcept {
-        if (--refs_ == 0)
+        if (--refs_ > 0)
+            return;
+        if (done_ && linked()) // nobody retrieved its exception: the report holds the last ref
+            sink_->report_unretrieved(*this);
+        else
             delete this;
     }
 
@@ -64,7 +81,21 @@ public:
     void set_name(std::string name) { name_ = std::move(name); }
 
     /// The exception the task ended with (null if it returned); cancelled_error if cancelled.
+    /// Looking does not count as retrieving it: see retrieve().
     [[nodiscard]] const std::exception_ptr& exception() const noexcept { return exception_; }
+
+    /// The exception, marked as seen by someone, so that it is not reported as lost.
+    const std::exception_ptr& retrieve() noexcept {
+        retrieved_ = true;
+        if (done_)
+            unlink(); // out of the loop's list of unretrieved failures, if it is there
+        return exception_;
+    }
+
+    /// A failure (not a cancellation) that nobody has retrieved yet.
+    [[nodiscard]] bool failed_unretrieved() const noexcept {
+        return exception_ && !cancelled_ && !retrieved_;
+    }
 
     /// asyncio's Task.cancel: false if the task is done; otherwise records the request and
     /// passes it to the waiter the task is suspended on, or keeps it for its next suspension.
@@ -135,12 +166,15 @@ public:
     }
 
     /// Throws invalid_state_error while the task is pending, its exception once it failed.
-    void rethrow_if_failed() const {
+    void rethrow_if_failed() {
         if (!done_)
             throw invalid_state_error("corio: result of task '" + name_ + "' is not ready");
         if (exception_)
-            std::rethrow_exception(exception_);
+            std::rethrow_exception(retrieve());
     }
+
+    /// Where the exception goes if nobody retrieves it; set once by the loop.
+    void set_sink(unretrieved_sink& sink) noexcept { sink_ = &sink; }
 
 protected:
     task_state_base(std::string name, std::coroutine_handle<> frame, promise_base& promise)
@@ -164,6 +198,7 @@ private:
     std::string cancel_message_;
     std::exception_ptr exception_;
     waiter* waiter_ = nullptr;
+    unretrieved_sink* sink_ = nullptr;
     intrusive_list<done_listener> listeners_;
     int refs_ = 0;
     int cancel_requests_ = 0;
@@ -172,6 +207,7 @@ private:
     bool done_ = false;
     bool cancelled_ = false;
     bool shutdown_cancelled_ = false;
+    bool retrieved_ = false;
 };
 
 template <class T>

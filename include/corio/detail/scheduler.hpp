@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: MIT
+// corio/detail/scheduler.hpp: scheduler, the part of the event loop that awaitables talk to:
+// the ready queue, the timer heap and the task being run; and the running-loop slot.
+// Layer L3. event_loop derives from it; keeping it apart lets task handles and
+// exception_context sit below event_loop in the include order.
+#pragma once
+
+#include <corio/clock.hpp>
+#include <corio/errors.hpp>
+
+#include <corio/detail/timer_heap.hpp>
+
+#include <coroutine>
+#include <deque>
+
+namespace corio::detail {
+
+class task_state_base;
+class callback_node;
+
+class scheduler {
+public:
+    scheduler(const scheduler&) = delete;
+    scheduler& operator=(const scheduler&) = delete;
+
+    /// Queues `frame` to be resumed as a step of `task`.
+    void schedule(std::coroutine_handle<> frame, task_state_base* task) {
+        ready_.push_back(ready_entry{task, frame.address()});
+    }
+
+    /// Queues a callback (call_soon, or a call_later whose time has come).
+    void schedule(callback_node& callback) { ready_.push_back(ready_entry{nullptr, &callback}); }
+
+    [[nodiscard]] task_state_base* current_task_state() const noexcept { return current_; }
+
+    void add_timer(timer_node& node, clock::time_point deadline) { timers_.push(node, deadline); }
+    void remove_timer(timer_node& node) noexcept { timers_.erase(node); }
+
+protected:
+    scheduler() = default;
+    ~scheduler() = default;
+
+    // One step of work: a task's frame to resume, or a callback to call when `task` is null.
+    struct ready_entry {
+        task_state_base* task;
+        void* target; // the frame's address, or the callback_node
+    };
+
+    std::deque<ready_entry> ready_;
+    timer_heap timers_;
+    task_state_base* current_ = nullptr;
+};
+
+/// The scheduler of the loop running on this thread, or null.
+inline scheduler*& running_scheduler_slot() noexcept {
+    thread_local scheduler* running = nullptr;
+    return running;
+}
+
+/// Throws: `no_running_loop` when no loop is running on this thread.
+inline scheduler& running_scheduler() {
+    scheduler* s = running_scheduler_slot();
+    if (s == nullptr)
+        throw no_running_loop();
+    return *s;
+}
+
+} // namespace corio::detail
