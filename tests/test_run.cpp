@@ -273,3 +273,16 @@ TEST_CASE("stop() inside run cancels and awaits everything, then run throws", "[
     CHECK_THROWS_AS(corio::run(body()), corio::invalid_state_error);
     CHECK(cleaned_up);
 }
+
+TEST_CASE("in debug mode an interrupted run prints the live tasks", "[run][signal]") {
+    stderr_capture err;
+    auto body = []() -> corio::task<> {
+        corio::current_task().set_name("main");
+        std::raise(SIGINT);
+        co_await corio::sleep(1h);
+    };
+    CHECK_THROWS_AS(corio::run(body(), {.loop = {.debug = true}}), corio::keyboard_interrupt);
+    const std::string text = err.text();
+    CHECK(text.rfind("corio: interrupted; live tasks:\n<task 'main' suspended>\n", 0) == 0);
+    CHECK(text.find("    sleep, due in ") != std::string::npos);
+}

@@ -30,6 +30,8 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <ostream>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -196,6 +198,19 @@ public:
     [[nodiscard]] clock::duration slow_callback_duration() const noexcept { return slow_; }
     void set_slow_callback_duration(clock::duration d) noexcept { slow_ = d; }
 
+    /// Writes every live task with its name, its state and, for a suspended task, the chain
+    /// of coroutines it is suspended in, outermost first, down to what it waits for:
+    ///
+    ///     <task 'worker' suspended>
+    ///         outer (app.cpp:20)
+    ///         inner (app.cpp:12)
+    ///         sleep, due in 2.500 s
+    ///
+    /// Like a thread dump, for coroutines.
+    void dump_tasks(std::ostream& out) const {
+        tasks_.for_each([&](const detail::task_state_base& t) { dump_task(out, t); });
+    }
+
     // --- The rest is corio's own machinery, used by its awaitables and by run(). ---
 
     /// Registers `body` as a new task and schedules its first step.
@@ -338,8 +353,36 @@ private:
             schedule(adopt(std::move(callback)));
     }
 
+    void dump_task(std::ostream& out, const detail::task_state_base& t) const {
+        out << "<task '" << t.name() << "' ";
+        if (&t == current_)
+            out << "running";
+        else if (!t.started())
+            out << "not started";
+        else
+            out << "suspended";
+        if (t.cancelling() > 0)
+            out << ", cancelling " << t.cancelling();
+        out << ">\n";
+        if (!t.started() || &t == current_)
+            return;
+        for (const detail::promise_base* p = &t.root(); p != nullptr; p = p->inner())
+            out << "    " << p->site().function << " (" << p->site().file << ':' << p->site().line
+                << ")\n";
+        if (const detail::waiter* w = t.suspended_on()) {
+            out << "    ";
+            w->describe(out);
+            out << '\n';
+        }
+    }
+
     void handle_interrupts() {
         const bool first = interrupts_handled_ == 0;
+        if (first && debug_) {
+            std::ostringstream dump;
+            dump_tasks(dump);
+            std::fprintf(stderr, "corio: interrupted; live tasks:\n%s", dump.str().c_str());
+        }
         interrupts_handled_ = interrupts_.load(std::memory_order_relaxed);
         if (first && interrupt_target_ != nullptr && !interrupt_target_->done())
             interrupt_target_->cancel({});
@@ -456,6 +499,12 @@ private:
 inline event_loop& get_running_loop() {
     // Every scheduler is an event_loop; the base exists only to order the headers.
     return static_cast<event_loop&>(detail::running_scheduler());
+}
+
+/// The running loop's dump_tasks: every live task and the chain it is suspended in.
+/// Throws: `no_running_loop` outside a running loop.
+inline void dump_tasks(std::ostream& out) {
+    get_running_loop().dump_tasks(out);
 }
 
 } // namespace corio

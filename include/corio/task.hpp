@@ -26,6 +26,20 @@ enum class start_phase : std::uint8_t {
     detached,        // it suspended; its awaiter suspended too and waits to be resumed
 };
 
+/// Where a coroutine function is defined, for dump_tasks.
+struct call_site {
+    const char* function;
+    const char* file;
+    unsigned line;
+};
+
+// The first parameter of the promise constructors: the compiler first tries to build the
+// promise from the coroutine's own arguments, and no argument converts to this.
+class site_tag {
+public:
+    explicit site_tag() = default;
+};
+
 class promise_base {
 public:
     std::suspend_always initial_suspend() noexcept { return {}; }
@@ -72,7 +86,16 @@ public:
 
     [[nodiscard]] bool started() const noexcept { return phase_ != start_phase::idle; }
 
+    [[nodiscard]] const call_site& site() const noexcept { return site_; }
+
+    /// The task this coroutine is awaiting now, inline, if any: the next link of the chain
+    /// dump_tasks prints.
+    [[nodiscard]] const promise_base* inner() const noexcept { return inner_; }
+    void set_inner(const promise_base* inner) noexcept { inner_ = inner; }
+
 protected:
+    explicit promise_base(const call_site& site) noexcept : site_(site) {}
+
     void rethrow_if_failed() const {
         if (exception_)
             std::rethrow_exception(exception_);
@@ -81,12 +104,23 @@ protected:
 private:
     std::coroutine_handle<> continuation_;
     std::exception_ptr exception_;
+    const promise_base* inner_ = nullptr;
+    call_site site_;
     start_phase phase_ = start_phase::idle;
 };
+
+// The builtins in the default arguments name the coroutine function whose promise this is.
+#define CORIO_PROMISE_CONSTRUCTOR                                                              \
+    promise(site_tag = site_tag{},                                                             \
+            const char* function = __builtin_FUNCTION(),                                       \
+            const char* file = __builtin_FILE(),                                               \
+            unsigned line = __builtin_LINE()) noexcept                                         \
+        : promise_base(call_site{function, file, line}) {}
 
 template <class T>
 class promise final : public promise_base {
 public:
+    CORIO_PROMISE_CONSTRUCTOR
     task<T> get_return_object() noexcept;
 
     template <class U = T>
@@ -112,10 +146,13 @@ private:
 template <>
 class promise<void> final : public promise_base {
 public:
+    CORIO_PROMISE_CONSTRUCTOR
     task<void> get_return_object() noexcept;
     void return_void() noexcept {}
     void result() const { rethrow_if_failed(); }
 };
+
+#undef CORIO_PROMISE_CONSTRUCTOR
 
 } // namespace detail
 
@@ -164,6 +201,7 @@ private:
     template <bool Move>
     struct awaiter {
         std::coroutine_handle<promise_type> handle;
+        detail::promise_base* awaiting = nullptr; // when it is a corio task too
 
         bool await_ready() const {
             if (!handle)
@@ -175,12 +213,19 @@ private:
             return false;
         }
 
-        bool await_suspend(std::coroutine_handle<> awaiting) {
-            return handle.promise().start_inline(handle, awaiting);
+        template <class Promise>
+        bool await_suspend(std::coroutine_handle<Promise> outer) {
+            if constexpr (std::is_base_of_v<detail::promise_base, Promise>) {
+                awaiting = &outer.promise();
+                awaiting->set_inner(&handle.promise());
+            }
+            return handle.promise().start_inline(handle, outer);
         }
 
         // An rvalue task hands its value over; an lvalue task lends it.
         std::conditional_t<Move, T, std::add_lvalue_reference_t<T>> await_resume() {
+            if (awaiting)
+                awaiting->set_inner(nullptr);
             if constexpr (Move)
                 return std::move(handle.promise()).result();
             else

@@ -11,6 +11,7 @@
 
 #include <coroutine>
 #include <exception>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -56,6 +57,10 @@ public:
     bool cancel() noexcept override { return target_->cancel(owner().cancel_message()); }
 
     void task_done(task_state_base&) noexcept override { resume_later(); }
+
+    void describe(std::ostream& out) const override {
+        out << "awaiting task '" << target_->name() << "'";
+    }
 
 private:
     task_ref<state_for<T>> target_;

@@ -11,7 +11,9 @@
 
 #include <chrono>
 #include <coroutine>
+#include <cstdio>
 #include <optional>
+#include <ostream>
 
 namespace corio {
 namespace detail {
@@ -50,6 +52,22 @@ public:
     }
 
     void expire() noexcept override { resume_later(); }
+
+    void describe(std::ostream& out) const override {
+        if (!deadline_) {
+            out << "sleep(0), yielding once";
+        } else if (*deadline_ == clock::time_point::max()) {
+            out << "sleep, forever";
+        } else {
+            using seconds = std::chrono::duration<double>;
+            char text[64];
+            std::snprintf(text,
+                          sizeof text,
+                          "sleep, due in %.3f s",
+                          seconds(*deadline_ - clock::now()).count());
+            out << text;
+        }
+    }
 
 private:
     std::optional<clock::time_point> deadline_;

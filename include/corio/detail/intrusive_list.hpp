@@ -74,6 +74,12 @@ public:
         }
     }
 
+    template <class F>
+    void for_each(F&& f) const {
+        for (const list_hook* h = head_.next_; h != &head_; h = h->next_)
+            f(static_cast<const T&>(*h));
+    }
+
 private:
     list_hook head_;
 };

@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <exception>
 #include <memory>
+#include <ostream>
 #include <span>
 #include <string_view>
 
@@ -62,6 +63,13 @@ public:
             first_error_ = std::make_exception_ptr(cancelled_error(owner().cancel_message()));
         cancel_children(owner().cancel_message());
         return true;
+    }
+
+    void describe(std::ostream& out) const override {
+        out << "gather of " << count_ << " tasks, " << pending_ << " pending:";
+        for (std::size_t i = 0; i < count_; ++i)
+            if (!listeners_[i].child->done())
+                out << " '" << listeners_[i].child->name() << "'";
     }
 
 private:

@@ -12,6 +12,7 @@
 
 #include <coroutine>
 #include <exception>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -31,6 +32,9 @@ public:
     /// task's next suspension, as when the operation completed and its result must not be
     /// dropped.
     virtual bool cancel() noexcept = 0;
+
+    /// One line for dump_tasks: what the task waits for ("sleep, due in 2.500 s").
+    virtual void describe(std::ostream& out) const = 0;
 
 protected:
     ~waiter() = default;
@@ -129,6 +133,9 @@ public:
     // --- used by the loop and the awaitables ---
 
     [[nodiscard]] std::coroutine_handle<> frame() const noexcept { return frame_; }
+    [[nodiscard]] const promise_base& root() const noexcept { return *promise_; }
+    /// What the task is suspended on; null while it runs, before it starts and once done.
+    [[nodiscard]] const waiter* suspended_on() const noexcept { return waiter_; }
     [[nodiscard]] bool frame_done() const noexcept { return frame_.done(); }
 
     /// Called once, before the first step. False when a cancellation arrived first: the task

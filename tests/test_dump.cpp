@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: MIT
+// dump_tasks: every live task, its state, and the chain it is suspended in.
+#include <regex>
+#include <sstream>
+#include <string>
+
+#include "corio_test.hpp"
+
+using namespace corio_test;
+
+namespace {
+
+// The dump names these functions and the lines they are on (see first_line_of).
+constexpr int leaf_line = __LINE__ + 1;
+corio::task<> leaf() {
+    co_await corio::sleep(1h);
+}
+
+constexpr int middle_line = __LINE__ + 1;
+corio::task<> middle() {
+    co_await leaf();
+}
+
+constexpr int outer_line = __LINE__ + 1;
+corio::task<> outer() {
+    co_await middle();
+}
+
+constexpr int await_handle_line = __LINE__ + 1;
+corio::task<> await_handle(corio::task_handle<> h) {
+    co_await h;
+}
+
+int first_line_of(const std::string& function) {
+    if (function == "leaf")
+        return leaf_line;
+    if (function == "middle")
+        return middle_line;
+    if (function == "outer")
+        return outer_line;
+    if (function == "await_handle")
+        return await_handle_line;
+    FAIL("unexpected function " << function);
+    return 0;
+}
+
+// The dump with what depends on the compiler and the clock replaced: the line a compiler
+// gives a coroutine function (g++ its closing brace) becomes "L" once checked to lie within
+// the function, and the seconds left of a sleep become "S" once
+// checked to be under an hour.
+std::string normalized(const std::string& dump) {
+    static const std::regex line_number(":([0-9]+)\\)");
+    static const std::regex seconds_left("due in ([0-9.]+) s");
+    std::string out;
+    std::istringstream in(dump);
+    for (std::string line; std::getline(in, line);) {
+        std::smatch m;
+        if (std::regex_search(line, m, line_number)) {
+            const int n = std::stoi(m[1]);
+            const std::string function = line.substr(4, line.find(' ', 4) - 4);
+            INFO(line);
+            CHECK(n >= first_line_of(function));
+            CHECK(n <= first_line_of(function) + 2);
+            line = std::regex_replace(line, line_number, ":L)");
+        }
+        if (std::regex_search(line, m, seconds_left)) {
+            double s = std::stod(m[1]);
+            CHECK(s > 3590.0);
+            CHECK(s <= 3600.0);
+            line = std::regex_replace(line, seconds_left, "due in S s");
+        }
+        out += line + "\n";
+    }
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("dump_tasks prints each task's chain down to the leaf", "[dump]") {
+    const std::string file = __FILE__;
+    auto body = [&]() -> corio::task<> {
+        corio::current_task().set_name("main");
+        auto worker = corio::spawn(outer(), "worker");
+        auto waiter = corio::spawn(await_handle(worker), "waiter");
+        auto idle = corio::spawn(leaf(), "idle");
+        co_await corio::sleep(0s); // every task above runs to its first suspension
+        auto fresh = corio::spawn(leaf(), "fresh");
+        idle.cancel();
+        std::ostringstream dump;
+        corio::dump_tasks(dump);
+        CHECK(normalized(dump.str()) == "<task 'main' running>\n"
+                                        "<task 'worker' suspended>\n"
+                                        "    outer (" + file + ":L)\n"
+                                        "    middle (" + file + ":L)\n"
+                                        "    leaf (" + file + ":L)\n"
+                                        "    sleep, due in S s\n"
+                                        "<task 'waiter' suspended>\n"
+                                        "    await_handle (" + file + ":L)\n"
+                                        "    awaiting task 'worker'\n"
+                                        "<task 'idle' suspended, cancelling 1>\n"
+                                        "    leaf (" + file + ":L)\n"
+                                        "    sleep, due in S s\n"
+                                        "<task 'fresh' not started>\n");
+        worker.cancel();
+    };
+    corio::run(body());
+}
+
+TEST_CASE("dump_tasks outside a running loop throws no_running_loop", "[dump]") {
+    std::ostringstream dump;
+    CHECK_THROWS_AS(corio::dump_tasks(dump), corio::no_running_loop);
+}
