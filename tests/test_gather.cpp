@@ -147,3 +147,138 @@ TEST_CASE("a child cancelled by someone else fails gather with cancelled_error",
     };
     corio::run(body());
 }
+
+namespace {
+
+// An awaiter of the program's own, neither a task nor a handle: ready at once.
+struct ready_value {
+    int value;
+
+    bool await_ready() const noexcept { return true; }
+    void await_suspend(std::coroutine_handle<>) const noexcept {}
+    int await_resume() const noexcept { return value; }
+};
+
+corio::task<int> fail_after(std::chrono::milliseconds d, const char* what) {
+    co_await corio::sleep(d);
+    throw std::runtime_error(what);
+}
+
+} // namespace
+
+TEST_CASE("gather accepts any movable awaitable", "[gather]") {
+    auto body = []() -> corio::task<> {
+        auto start = corio::clock::now();
+        auto [slept, own, handle] = co_await corio::gather(
+            corio::sleep(100ms), ready_value{5}, corio::spawn(value_after(6, 100ms)));
+        CHECK(seconds_since(start) >= 0.1);
+        CHECK(seconds_since(start) < 0.19); // at once, not one after the other
+        STATIC_REQUIRE(std::is_same_v<decltype(slept), std::monostate>);
+        CHECK(own == 5);
+        CHECK(handle == 6);
+
+        std::vector<ready_value> awaitables{{1}, {2}};
+        const std::vector<int> expected{1, 2};
+        CHECK(co_await corio::gather(std::move(awaitables)) == expected);
+    };
+    corio::run(body());
+}
+
+TEST_CASE("gather(return_exceptions, ...) collects every outcome and cancels no sibling",
+          "[gather]") {
+    std::vector<std::string> reports;
+    auto body = [&]() -> corio::task<> {
+        corio::get_running_loop().set_exception_handler(
+            [&](corio::event_loop&, const corio::exception_context& c) {
+                reports.push_back(c.message);
+            });
+        auto victim = corio::spawn(value_after(3, 10s));
+        victim.cancel();
+        auto [ok, failed, slow, cancelled, nothing] =
+            co_await corio::gather(corio::return_exceptions,
+                                   value_after(1, 1ms),
+                                   fail_after(1ms, "boom"),
+                                   value_after(2, 30ms), // outlives the failure, not cancelled
+                                   victim,
+                                   nothing_after(1ms));
+        REQUIRE(ok.has_value());
+        CHECK(ok.value() == 1);
+        CHECK_FALSE(failed.has_value());
+        CHECK_THROWS_WITH(failed.value(), "boom");
+        CHECK(failed.error() != nullptr);
+        REQUIRE(slow.has_value());
+        CHECK(slow.value() == 2);
+        CHECK_FALSE(cancelled.has_value());
+        CHECK_THROWS_AS(cancelled.value(), corio::cancelled_error);
+        CHECK(nothing.has_value());
+        STATIC_REQUIRE(std::is_same_v<decltype(nothing), corio::outcome<void>>);
+    };
+    corio::run(body());
+    CHECK(reports.empty()); // the failure was collected, so it is not reported as lost
+}
+
+TEST_CASE("gather(return_exceptions, range) returns a vector of outcomes", "[gather]") {
+    auto body = []() -> corio::task<> {
+        std::vector<corio::task<int>> tasks;
+        tasks.push_back(value_after(1, 2ms));
+        tasks.push_back(fail_after(1ms, "second"));
+        tasks.push_back(value_after(3, 3ms));
+        auto outcomes = co_await corio::gather(corio::return_exceptions, std::move(tasks));
+        REQUIRE(outcomes.size() == 3);
+        CHECK(outcomes[0].value() == 1);
+        CHECK_THROWS_WITH(outcomes[1].value(), "second");
+        CHECK(outcomes[2].value() == 3);
+
+        std::vector<corio::task<>> voids;
+        voids.push_back(nothing_after(1ms));
+        auto void_outcomes = co_await corio::gather(corio::return_exceptions, std::move(voids));
+        STATIC_REQUIRE(
+            std::is_same_v<decltype(void_outcomes), std::vector<corio::outcome<void>>>);
+        REQUIRE(void_outcomes.size() == 1);
+        CHECK(void_outcomes[0].has_value());
+    };
+    corio::run(body());
+}
+
+TEST_CASE("cancelling a gather(return_exceptions, ...) cancels the children and throws",
+          "[gather]") {
+    int cancelled = 0;
+    auto sleeper = [&]() -> corio::task<int> {
+        try {
+            co_await corio::sleep(10s);
+        } catch (const corio::cancelled_error&) {
+            ++cancelled;
+            throw;
+        }
+        co_return 0;
+    };
+    auto gathering = [&]() -> corio::task<> {
+        co_await corio::gather(corio::return_exceptions, sleeper(), sleeper());
+    };
+    auto body = [&]() -> corio::task<> {
+        auto h = corio::spawn(gathering());
+        co_await corio::sleep(5ms);
+        h.cancel();
+        CHECK_THROWS_AS(co_await h, corio::cancelled_error);
+        CHECK(cancelled == 2);
+        CHECK(other_live_tasks() == 0);
+    };
+    corio::run(body());
+}
+
+TEST_CASE("outcome holds a value or an exception", "[gather]") {
+    corio::outcome<std::string> value(std::string("x"));
+    CHECK(value.has_value());
+    CHECK(static_cast<bool>(value));
+    CHECK(value.value() == "x");
+    CHECK(value.error() == nullptr);
+    CHECK(std::move(value).value() == "x");
+
+    corio::outcome<int> error(std::make_exception_ptr(std::out_of_range("range")));
+    CHECK_FALSE(error.has_value());
+    CHECK_THROWS_AS(error.value(), std::out_of_range);
+
+    CHECK_THROWS_AS(corio::outcome<int>(std::exception_ptr{}), std::invalid_argument);
+    CHECK(corio::outcome<void>().has_value());
+    CHECK_FALSE(corio::outcome<void>(std::make_exception_ptr(1)).has_value());
+}

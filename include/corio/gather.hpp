@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: MIT
-// corio/gather.hpp: gather, which runs tasks concurrently and collects their results.
+// corio/gather.hpp: gather, which runs tasks and other awaitables concurrently and collects
+// their results (or, with return_exceptions, their outcomes).
 // Layer L5.
 #pragma once
 
 #include <corio/spawn.hpp>
+#include <corio/outcome.hpp>
 #include <corio/task.hpp>
 #include <corio/task_handle.hpp>
 
+#include <corio/detail/awaitable.hpp>
 #include <corio/detail/join_awaiter.hpp>
 #include <corio/detail/task_state.hpp>
 
@@ -20,66 +23,94 @@
 #include <vector>
 
 namespace corio {
+
+/// The tag of gather's outcome-collecting form: `gather(return_exceptions, aws...)`.
+struct return_exceptions_t {
+    explicit return_exceptions_t() = default;
+};
+inline constexpr return_exceptions_t return_exceptions{};
+
 namespace detail {
 
 template <class A>
-struct gather_item : std::false_type {};
+struct gather_item {
+    using result = std::remove_cvref_t<await_result_t<A>>;
+};
 template <class T>
-struct gather_item<task<T>> : std::true_type {
+struct gather_item<task<T>> {
     using result = T;
 };
 template <class T>
-struct gather_item<task_handle<T>> : std::true_type {
+struct gather_item<task_handle<T>> {
     using result = T;
 };
 
+/// A task, a task handle, or any other awaitable that can be moved into a task of its own.
 template <class A>
-concept gatherable = gather_item<A>::value;
+concept gatherable = awaitable<A> && std::move_constructible<A>;
 
 template <class A>
 using gather_result_t = typename gather_item<A>::result;
 
-// A tuple cannot hold void: a void child fills its slot with std::monostate.
-template <class T>
-using gather_slot_t = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
+// A tuple cannot hold void: a void child fills its slot with std::monostate. With
+// return_exceptions every slot is an outcome.
+template <bool Outcomes, class T>
+using gather_slot_t = std::conditional_t<Outcomes,
+                                         outcome<T>,
+                                         std::conditional_t<std::is_void_v<T>, std::monostate, T>>;
 
-template <class T>
-task_handle<T> as_handle(task<T>&& body) {
-    return spawn(std::move(body));
-}
-template <class T>
-task_handle<T> as_handle(task_handle<T>&& handle) {
-    return std::move(handle);
+template <class R, class A>
+task<R> await_in_task(A awaitable) {
+    co_return co_await std::move(awaitable);
 }
 
-template <class T>
-gather_slot_t<T> take_slot(const task_handle<T>& handle) {
+template <class A, class T = gather_result_t<A>>
+task_handle<T> as_handle(A&& child) {
+    if constexpr (std::is_same_v<A, task_handle<T>>)
+        return std::move(child);
+    else if constexpr (std::is_same_v<A, task<T>>)
+        return spawn(std::move(child));
+    else
+        return spawn(await_in_task<T>(std::move(child)));
+}
+
+template <bool Outcomes, class T>
+gather_slot_t<Outcomes, T> take_slot(const task_handle<T>& handle) {
+    if constexpr (Outcomes) {
+        if (std::exception_ptr error = handle.state().retrieve())
+            return outcome<T>(error);
+    }
     if constexpr (std::is_void_v<T>) {
         handle.result();
         return {};
     } else {
-        return handle.result();
+        return gather_slot_t<Outcomes, T>(handle.result());
     }
 }
 
-template <class... A>
-task<std::tuple<gather_slot_t<gather_result_t<A>>...>> gather_each(A... children) {
+template <bool Outcomes, class... A>
+task<std::tuple<gather_slot_t<Outcomes, gather_result_t<A>>...>> gather_each(A... children) {
     std::tuple handles{as_handle(std::move(children))...};
     auto states = std::apply(
         [](auto&... h) { return std::array<task_state_base*, sizeof...(A)>{&h.state()...}; },
         handles);
-    join_awaiter join(states);
+    join_awaiter join(states, !Outcomes);
     if (std::exception_ptr error = co_await join)
         std::rethrow_exception(error);
     co_return std::apply(
         [](auto&... h) {
-            return std::tuple<gather_slot_t<gather_result_t<A>>...>(take_slot(h)...);
+            return std::tuple<gather_slot_t<Outcomes, gather_result_t<A>>...>(
+                take_slot<Outcomes>(h)...);
         },
         handles);
 }
 
-template <class A, class T = gather_result_t<A>>
-task<std::conditional_t<std::is_void_v<T>, void, std::vector<T>>> gather_all(std::vector<A> items) {
+template <bool Outcomes, class T>
+using gather_all_result_t =
+    std::conditional_t<std::is_void_v<T> && !Outcomes, void, std::vector<gather_slot_t<Outcomes, T>>>;
+
+template <bool Outcomes, class A, class T = gather_result_t<A>>
+task<gather_all_result_t<Outcomes, T>> gather_all(std::vector<A> items) {
     std::vector<task_handle<T>> handles;
     handles.reserve(items.size());
     for (A& item : items)
@@ -88,47 +119,75 @@ task<std::conditional_t<std::is_void_v<T>, void, std::vector<T>>> gather_all(std
     states.reserve(handles.size());
     for (auto& h : handles)
         states.push_back(&h.state());
-    join_awaiter join(states);
+    join_awaiter join(states, !Outcomes);
     if (std::exception_ptr error = co_await join)
         std::rethrow_exception(error);
-    if constexpr (!std::is_void_v<T>) {
-        std::vector<T> results;
+    if constexpr (!std::is_void_v<gather_all_result_t<Outcomes, T>>) {
+        gather_all_result_t<Outcomes, T> results;
         results.reserve(handles.size());
         for (auto& h : handles)
-            results.push_back(h.result());
+            results.push_back(take_slot<Outcomes>(h));
         co_return results;
     }
 }
 
-} // namespace detail
+template <class R>
+using range_item_t = std::ranges::range_value_t<std::remove_cvref_t<R>>;
 
-/// Runs every argument (tasks and task handles) concurrently and returns their results in
-/// argument order, `std::monostate` for a void one. Nothing runs until the result is awaited;
-/// tasks are then spawned on the running loop. asyncio: `asyncio.gather(*aws)`.
-/// Differences (structured, where asyncio leaves children running): the first exception
-/// cancels every other child, gather waits for all of them to finish, then rethrows it.
-/// Cancellation: cancelling the awaiting task cancels every child; gather still waits for all
-/// of them, then throws `cancelled_error`.
-template <class... A>
-requires(detail::gatherable<A>&&...) [[nodiscard]] auto gather(A... children) {
-    return detail::gather_each(std::move(children)...);
-}
-
-/// gather over a range of tasks or handles: a `std::vector` of results in range order, or
-/// void for void tasks. A range of tasks must be passed as an rvalue (the tasks are moved
-/// out); a range of handles may be an lvalue. Same failure and cancellation rules.
-template <std::ranges::input_range R>
-requires detail::gatherable<std::ranges::range_value_t<std::remove_cvref_t<R>>>
-[[nodiscard]] auto gather(R&& range) {
-    using item = std::ranges::range_value_t<std::remove_cvref_t<R>>;
-    std::vector<item> items;
+// A range of tasks is moved out of; a range of handles passed as an lvalue is copied.
+template <class R>
+std::vector<range_item_t<R>> collect(R&& range) {
+    std::vector<range_item_t<R>> items;
     for (auto&& child : range) {
         if constexpr (std::is_lvalue_reference_v<R>)
             items.push_back(child);
         else
             items.push_back(std::move(child));
     }
-    return detail::gather_all(std::move(items));
+    return items;
+}
+
+} // namespace detail
+
+/// Runs every argument concurrently and returns their results in argument order,
+/// `std::monostate` for a void one. An argument is a task, a task handle, or any other
+/// awaitable that can be moved (it is awaited in a task of its own). Nothing runs until the
+/// result is awaited; tasks are then spawned on the running loop.
+/// asyncio: `asyncio.gather(*aws)`.
+/// Differences (structured, where asyncio leaves children running): the first exception
+/// cancels every other child, gather waits for all of them to finish, then rethrows it.
+/// Cancellation: cancelling the awaiting task cancels every child; gather still waits for all
+/// of them, then throws `cancelled_error`.
+template <class... A>
+requires(detail::gatherable<A>&&...) [[nodiscard]] auto gather(A... children) {
+    return detail::gather_each<false>(std::move(children)...);
+}
+
+/// gather that never fails because of a child: each slot is an `outcome<R>` holding the
+/// child's value or its exception (a child cancelled by someone else holds
+/// `cancelled_error`), and no child is cancelled because another failed.
+/// asyncio: `asyncio.gather(*aws, return_exceptions=True)`.
+/// Cancellation: as gather: every child is cancelled and awaited, then `cancelled_error`.
+template <class... A>
+requires(detail::gatherable<A>&&...) [[nodiscard]] auto gather(return_exceptions_t,
+                                                              A... children) {
+    return detail::gather_each<true>(std::move(children)...);
+}
+
+/// gather over a range: a `std::vector` of results in range order, or void for void
+/// children. A range of tasks must be passed as an rvalue (the tasks are moved out); a range
+/// of handles may be an lvalue. Same failure and cancellation rules.
+template <std::ranges::input_range R>
+requires detail::gatherable<detail::range_item_t<R>> [[nodiscard]] auto gather(R&& range) {
+    return detail::gather_all<false>(detail::collect(std::forward<R>(range)));
+}
+
+/// gather(return_exceptions, ...) over a range: a `std::vector<outcome<R>>` in range order
+/// (`outcome<void>` for void children).
+template <std::ranges::input_range R>
+requires detail::gatherable<detail::range_item_t<R>> [[nodiscard]] auto gather(return_exceptions_t,
+                                                                              R&& range) {
+    return detail::gather_all<true>(detail::collect(std::forward<R>(range)));
 }
 
 } // namespace corio

@@ -23,6 +23,7 @@ public:
     // A null deadline means: yield once, behind every task that is ready now.
     sleep_awaiter(scheduler& loop, std::optional<clock::time_point> deadline) noexcept
         : loop_waiter(loop), deadline_(deadline) {}
+    sleep_awaiter(sleep_awaiter&&) noexcept = default; // before it is awaited only
     ~sleep_awaiter() {
         if (scheduled())
             loop_->remove_timer(*this);

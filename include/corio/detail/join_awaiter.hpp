@@ -21,9 +21,12 @@ namespace corio::detail {
 
 class join_awaiter final : public loop_waiter {
 public:
-    explicit join_awaiter(std::span<task_state_base* const> children)
+    /// With `cancel_on_failure` the first child to fail cancels the others and its exception
+    /// is the result; without, children's failures are left for the caller to collect.
+    join_awaiter(std::span<task_state_base* const> children, bool cancel_on_failure)
         : loop_waiter(running_scheduler()),
-          listeners_(std::make_unique<listener[]>(children.size())), count_(children.size()) {
+          listeners_(std::make_unique<listener[]>(children.size())), count_(children.size()),
+          cancel_on_failure_(cancel_on_failure) {
         for (std::size_t i = 0; i < count_; ++i) {
             listeners_[i].self = this;
             listeners_[i].child = children[i];
@@ -48,8 +51,8 @@ public:
         wait();
     }
 
-    /// The first failure (a child's exception, or cancelled_error when the awaiting task was
-    /// cancelled first), or null when every child succeeded.
+    /// The first failure (a child's exception when cancel_on_failure, or cancelled_error when
+    /// the awaiting task was cancelled first), or null.
     std::exception_ptr await_resume() {
         resumed();
         return first_error_;
@@ -89,7 +92,7 @@ private:
     // Every child's exception counts as retrieved: the first is rethrown, the others are the
     // fallout of the cancellation it caused (asyncio's gather looks at each too).
     void note_outcome(task_state_base& child) noexcept {
-        if (child.retrieve() && !first_error_) {
+        if (child.retrieve() && cancel_on_failure_ && !first_error_) {
             first_error_ = child.exception();
             cancel_children({});
         }
@@ -102,6 +105,7 @@ private:
 
     std::unique_ptr<listener[]> listeners_;
     std::size_t count_;
+    bool cancel_on_failure_;
     std::size_t pending_ = 0;
     std::exception_ptr first_error_;
 };

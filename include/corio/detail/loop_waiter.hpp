@@ -16,6 +16,8 @@ namespace corio::detail {
 class loop_waiter : public waiter {
 public:
     explicit loop_waiter(scheduler& loop) noexcept : loop_(&loop) {}
+    /// Only for an awaitable not awaited yet: gather moves awaitables into tasks of their own.
+    loop_waiter(loop_waiter&& other) noexcept : loop_(other.loop_) {}
     loop_waiter(const loop_waiter&) = delete;
     loop_waiter& operator=(const loop_waiter&) = delete;
 

@@ -16,6 +16,8 @@ namespace corio::detail {
 class timer_node {
 public:
     timer_node() noexcept = default;
+    /// Only for a node not scheduled: the new one starts unscheduled.
+    timer_node(timer_node&&) noexcept {}
     timer_node(const timer_node&) = delete;
     timer_node& operator=(const timer_node&) = delete;
 
