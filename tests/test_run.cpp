@@ -286,3 +286,39 @@ TEST_CASE("in debug mode an interrupted run prints the live tasks", "[run][signa
     CHECK(text.rfind("corio: interrupted; live tasks:\n<task 'main' suspended>\n", 0) == 0);
     CHECK(text.find("    sleep, due in ") != std::string::npos);
 }
+
+TEST_CASE("two interrupts in one iteration cancel every task, not only main", "[run][signal]") {
+    bool worker_cancelled = false;
+    auto body = [&]() -> corio::task<> {
+        auto worker = corio::spawn([]() -> corio::task<> { co_await corio::sleep(1h); });
+        co_await corio::sleep(0s); // the worker started
+        auto& loop = corio::get_running_loop();
+        loop.interrupt(); // what two quick Ctrl+C do, from the signal handler
+        loop.interrupt();
+        bool main_cancelled = false;
+        try {
+            co_await corio::sleep(1h);
+        } catch (const corio::cancelled_error&) {
+            main_cancelled = true;
+        }
+        CHECK(main_cancelled);
+        CHECK(loop.interrupts_handled() == 2);
+        co_await corio::sleep(0s);
+        worker_cancelled = worker.done() && worker.cancelled();
+    };
+    corio::run(body(), {.handle_sigint = false}); // main caught its cancellation: no throw
+    CHECK(worker_cancelled);
+}
+
+TEST_CASE("a SIGINT handler the program installs during run survives run", "[run][signal]") {
+    signal_handler after_install = nullptr;
+    auto body = [&]() -> corio::task<> {
+        REQUIRE(std::signal(SIGINT, own_handler) != SIG_ERR);
+        after_install = sigint_disposition();
+        co_return;
+    };
+    corio::run(body());
+    CHECK(after_install == own_handler);
+    CHECK(sigint_disposition() == own_handler);
+    std::signal(SIGINT, SIG_DFL);
+}

@@ -163,3 +163,43 @@ TEST_CASE("100,000 concurrent random sleeps of 0-100 ms finish together", "[slee
     CHECK(elapsed >= 0.1);
     CHECK(elapsed < 3.0); // a few hundred ms in Release; sanitizers are slower
 }
+
+TEST_CASE("on virtual time hours of sleeps pass at once, in deadline order", "[sleep][virtual]") {
+    std::vector<std::string> order;
+    auto sleeper = [&](std::string name, std::chrono::minutes d) -> corio::task<> {
+        co_await corio::sleep(d);
+        order.push_back(name);
+    };
+    auto body = [&]() -> corio::task<corio::clock::duration> {
+        auto& loop = corio::get_running_loop();
+        const auto start = loop.time();
+        co_await corio::gather(sleeper("2h", 120min), sleeper("1h", 60min), sleeper("30min", 30min));
+        co_return loop.time() - start;
+    };
+    const auto real_start = corio::clock::now();
+    const corio::clock::duration virtual_elapsed = run_virtual(body());
+    CHECK(virtual_elapsed == std::chrono::hours(2)); // exactly: time only jumps to deadlines
+    CHECK(seconds_since(real_start) < 1.0);
+    CHECK(order == std::vector<std::string>{"30min", "1h", "2h"});
+}
+
+TEST_CASE("on virtual time a cancellation lands at an exact moment", "[sleep][virtual][cancel]") {
+    auto body = []() -> corio::task<> {
+        auto& loop = corio::get_running_loop();
+        const auto start = loop.time();
+        corio::clock::duration cancelled_at{};
+        auto victim = corio::spawn([&]() -> corio::task<> {
+            try {
+                co_await corio::sleep(24h);
+            } catch (const corio::cancelled_error&) {
+                cancelled_at = loop.time() - start;
+                throw;
+            }
+        });
+        loop.call_later(10min, [&] { victim.cancel(); });
+        CHECK_THROWS_AS(co_await victim, corio::cancelled_error);
+        CHECK(cancelled_at == std::chrono::minutes(10));
+        CHECK(loop.time() - start == std::chrono::minutes(10));
+    };
+    run_virtual(body());
+}

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // spawn and task_handle: lifetime, results, names, and asyncio's cancellation semantics.
+#include <memory>
 #include <stdexcept>
 #include <string>
 
@@ -307,4 +308,38 @@ TEST_CASE("spawn(callable, args...) keeps the callable and the arguments alive i
         co_return co_await h;
     };
     CHECK(corio::run(body()) == "hello, world");
+}
+
+namespace {
+
+corio::task<std::size_t> length_later(const std::string& text) {
+    co_await corio::sleep(1ms);
+    co_return text.size();
+}
+
+} // namespace
+
+TEST_CASE("spawn(fn, args...) stores an argument as the parameter type it converts to",
+          "[spawn]") {
+    // A string literal for a `const std::string&` parameter: the std::string must live in the
+    // task's frame, not be a temporary that dies before the task reads it (ASan would see it).
+    auto body = []() -> corio::task<std::size_t> {
+        auto h = corio::spawn(length_later, "a string long enough to live on the heap, not in SSO");
+        co_return co_await h;
+    };
+    CHECK(corio::run(body()) == std::string("a string long enough to live on the heap, not in SSO").size());
+}
+
+TEST_CASE("spawn(fn, args...) moves a move-only argument into a by-value parameter",
+          "[spawn]") {
+    auto body = []() -> corio::task<int> {
+        auto h = corio::spawn(
+            [](std::unique_ptr<int> p) -> corio::task<int> {
+                co_await corio::sleep(0s);
+                co_return *p;
+            },
+            std::make_unique<int>(5));
+        co_return co_await h;
+    };
+    CHECK(corio::run(body()) == 5);
 }

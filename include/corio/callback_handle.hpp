@@ -36,13 +36,13 @@ public:
             node_->release();
     }
 
-    /// The callback will not run. Does nothing once it ran. asyncio: `Handle.cancel()`.
+    /// The callback will not run, if it has not run yet. asyncio: `Handle.cancel()`.
     void cancel() noexcept {
         if (node_)
             node_->cancel();
     }
 
-    /// True when cancel() stopped the callback. asyncio: `Handle.cancelled()`.
+    /// True once cancel() was called, as asyncio's `Handle.cancelled()`.
     [[nodiscard]] bool cancelled() const noexcept { return node_ && node_->cancelled(); }
 
 protected:

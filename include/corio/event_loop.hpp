@@ -15,6 +15,7 @@
 #include <corio/detail/backend/select.hpp>
 #include <corio/detail/callback.hpp>
 #include <corio/detail/intrusive_list.hpp>
+#include <corio/detail/ledger.hpp>
 #include <corio/detail/scheduler.hpp>
 #include <corio/detail/task_state.hpp>
 #include <corio/detail/timer_heap.hpp>
@@ -27,6 +28,7 @@
 #include <cstdlib>
 #include <exception>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -51,26 +53,41 @@ public:
         : backend_(detail::make_backend(options.backend)),
           debug_(options.debug || debug_from_environment()) {}
 
+    /// For corio's tests: a loop on virtual time (see detail::scheduler), starting at the
+    /// clock's epoch, on the backend `options` selects.
+    event_loop(loop_options options, detail::virtual_time_tag) : event_loop(options) {
+        virtual_time_ = true;
+    }
+
     event_loop(const event_loop&) = delete;
     event_loop& operator=(const event_loop&) = delete;
 
     /// Destroys the frames of tasks that are still pending, unrun, and drops pending
     /// callbacks; `corio::run` cancels and awaits the tasks before it gets here. Failures
     /// nobody retrieved are reported now, since their handles may outlive the loop.
+    /// Repeated until nothing is left: the exception handler or a destroyed frame may queue
+    /// more work meanwhile, which is dropped in turn.
     ~event_loop() {
-        ready_.clear();
-        while (detail::callback_node* c = pending_callbacks_.pop_front()) {
-            if (c->scheduled())
-                timers_.erase(*c);
-            c->release();
-        }
-        inbox_.clear();
-        while (detail::task_state_base* t = tasks_.pop_front()) {
-            t->abandon();
-            t->release();
-        }
-        while (detail::task_state_base* t = unretrieved_.pop_front())
-            report(*t);
+        do {
+            ready_.clear();
+            while (detail::callback_node* c = pending_callbacks_.pop_front()) {
+                if (c->scheduled())
+                    timers_.erase(*c);
+                c->release();
+            }
+            {
+                // Also waits for a call_soon_threadsafe still inside its wake(): the backend
+                // must outlive it.
+                std::lock_guard lock(inbox_mutex_);
+                inbox_.clear();
+            }
+            while (detail::task_state_base* t = tasks_.pop_front()) {
+                t->abandon();
+                t->release();
+            }
+            while (detail::task_state_base* t = unretrieved_.pop_front())
+                report(*t);
+        } while (!ready_.empty() || !pending_callbacks_.empty() || !tasks_.empty());
     }
 
     /// Runs `main` as a task and the loop until it is done; returns its value or rethrows.
@@ -88,8 +105,9 @@ public:
     /// Throws: `invalid_state_error` when a loop is already running on this thread.
     void run_forever() {
         running_scope scope(*this);
-        while (!std::exchange(stopping_, false))
+        do // one iteration at least, as asyncio: stop() before run_forever() runs one
             run_once();
+        while (!std::exchange(stopping_, false));
     }
 
     /// Ends run_forever (or run_until_complete) after the current iteration.
@@ -106,9 +124,9 @@ public:
     /// handler.
     template <class F, class... Args>
     callback_handle call_soon(F&& fn, Args&&... args) {
-        auto& node = adopt(make_callback(std::forward<F>(fn), std::forward<Args>(args)...));
-        schedule(node);
-        return callback_handle(node);
+        auto callback = make_callback(std::forward<F>(fn), std::forward<Args>(args)...);
+        schedule(*callback); // first: if it throws, nothing refers to the callback
+        return callback_handle(adopt(std::move(callback)));
     }
 
     /// Calls `fn(args...)` at `when`. asyncio: `loop.call_at(when, fn, *args)`.
@@ -122,7 +140,7 @@ public:
     /// Calls `fn(args...)` after `delay`. asyncio: `loop.call_later(delay, fn, *args)`.
     template <class Rep, class Period, class F, class... Args>
     timer_handle call_later(std::chrono::duration<Rep, Period> delay, F&& fn, Args&&... args) {
-        return call_at(detail::deadline_after(clock::now(), delay),
+        return call_at(detail::deadline_after(now(), delay),
                        std::forward<F>(fn),
                        std::forward<Args>(args)...);
     }
@@ -133,19 +151,17 @@ public:
     template <class F, class... Args>
     void call_soon_threadsafe(F&& fn, Args&&... args) {
         auto callback = make_callback(std::forward<F>(fn), std::forward<Args>(args)...);
-        bool was_empty;
-        {
-            std::lock_guard lock(inbox_mutex_);
-            inbox_.push_back(std::move(callback));
-            was_empty = !inbox_full_.exchange(true, std::memory_order_release);
-        }
-        // Whoever filled the empty inbox wakes the loop; the loop takes the whole inbox.
-        if (was_empty)
+        std::lock_guard lock(inbox_mutex_);
+        inbox_.push_back(std::move(callback));
+        // Whoever fills the empty inbox wakes the loop; the loop takes the whole inbox. The
+        // wake happens under the lock, so the loop cannot be destroyed in between (its
+        // destructor takes the lock too): once the callback ran, the loop may be gone.
+        if (!inbox_full_.exchange(true, std::memory_order_release))
             backend_->wake();
     }
 
     /// The loop's clock. asyncio: `loop.time()`.
-    [[nodiscard]] clock::time_point time() const noexcept { return clock::now(); }
+    [[nodiscard]] clock::time_point time() const noexcept { return now(); }
 
     /// "epoll" or "io_uring".
     [[nodiscard]] std::string_view backend_name() const noexcept { return backend_->name(); }
@@ -166,7 +182,9 @@ public:
             return;
         }
         try {
-            handler_(*this, context);
+            // A copy: the handler may replace itself while it runs.
+            const exception_handler handler = handler_;
+            handler(*this, context);
         } catch (...) {
             default_exception_handler(
                 {"Unhandled error in exception handler", std::current_exception(), context.task});
@@ -177,6 +195,7 @@ public:
     /// One line on stderr: "corio: <message> (task 'name'): <what()>".
     /// asyncio: `loop.default_exception_handler`.
     static void default_exception_handler(const exception_context& context) noexcept {
+        ++detail::thread_ledger().lost_exceptions;
         try {
             std::string line = "corio: " + context.message;
             if (context.task)
@@ -222,11 +241,12 @@ public:
             throw std::logic_error("corio: spawn of a task that has already been awaited");
         if (name.empty())
             name = "Task-" + std::to_string(next_task_number());
-        auto* state = new detail::task_state<T>(std::move(body), std::move(name));
+        auto owned = std::make_unique<detail::task_state<T>>(std::move(body), std::move(name));
+        schedule(owned->frame(), owned.get()); // first: if it throws, the state just goes
+        auto* state = owned.release();
         state->set_sink(*this);
         state->add_ref(); // the loop's reference, dropped when the task finishes
         tasks_.push_back(*state);
-        schedule(state->frame(), state);
         return detail::task_ref<detail::task_state<T>>(state);
     }
 
@@ -315,7 +335,7 @@ private:
     // task ran once.
     void run_once() {
         if (ready_.empty() || ++busy_iterations_ % io_poll_interval == 0)
-            backend_->wait(wait_timeout());
+            wait();
         if (inbox_full_.load(std::memory_order_acquire))
             take_inbox();
         if (interrupts_.load(std::memory_order_relaxed) != interrupts_handled_)
@@ -331,15 +351,28 @@ private:
         }
     }
 
+    // On virtual time the backend is only polled while a timer is due: when nothing else
+    // became ready, time jumps to the timer instead of the loop sleeping until it.
+    void wait() {
+        const std::optional<clock::duration> timeout = wait_timeout();
+        if (!virtual_time_ || !timeout) {
+            backend_->wait(timeout);
+            return;
+        }
+        backend_->wait(clock::duration::zero());
+        if (ready_.empty() && !inbox_full_.load(std::memory_order_relaxed))
+            virtual_now_ += *timeout;
+    }
+
     std::optional<clock::duration> wait_timeout() const {
         if (!ready_.empty() || inbox_full_.load(std::memory_order_relaxed))
             return clock::duration::zero();
         if (timers_.empty())
             return std::nullopt;
         const clock::time_point deadline = timers_.top().deadline();
-        const clock::time_point now = clock::now();
+        const clock::time_point t = now();
         // Compared before subtracting: a deadline near time_point::min() would overflow.
-        return deadline <= now ? clock::duration::zero() : deadline - now;
+        return deadline <= t ? clock::duration::zero() : deadline - t;
     }
 
     void take_inbox() {
@@ -349,8 +382,19 @@ private:
             arrived.swap(inbox_);
             inbox_full_.store(false, std::memory_order_relaxed);
         }
-        for (auto& callback : arrived)
-            schedule(adopt(std::move(callback)));
+        for (auto it = arrived.begin(); it != arrived.end(); ++it) {
+            try {
+                schedule(**it);
+            } catch (...) { // out of memory: what is not queued goes back, nothing is lost
+                std::lock_guard lock(inbox_mutex_);
+                inbox_.insert(inbox_.begin(),
+                              std::make_move_iterator(it),
+                              std::make_move_iterator(arrived.end()));
+                inbox_full_.store(true, std::memory_order_relaxed);
+                throw;
+            }
+            adopt(std::move(*it));
+        }
     }
 
     void dump_task(std::ostream& out, const detail::task_state_base& t) const {
@@ -376,25 +420,28 @@ private:
         }
     }
 
+    // The first interrupt cancels main, so that its clean-up runs as for any cancellation;
+    // any further one (even in the same iteration) cancels every task still alive.
     void handle_interrupts() {
-        const bool first = interrupts_handled_ == 0;
-        if (first && debug_) {
+        const int before = interrupts_handled_;
+        interrupts_handled_ = interrupts_.load(std::memory_order_relaxed);
+        if (before == 0 && debug_) {
             std::ostringstream dump;
             dump_tasks(dump);
             std::fprintf(stderr, "corio: interrupted; live tasks:\n%s", dump.str().c_str());
         }
-        interrupts_handled_ = interrupts_.load(std::memory_order_relaxed);
-        if (first && interrupt_target_ != nullptr && !interrupt_target_->done())
+        const bool main_alive = interrupt_target_ != nullptr && !interrupt_target_->done();
+        if (before == 0 && main_alive)
             interrupt_target_->cancel({});
-        else
+        if (before > 0 || !main_alive || interrupts_handled_ - before > 1)
             tasks_.for_each([](detail::task_state_base& t) { t.cancel({}); });
     }
 
     void expire_timers() {
         if (timers_.empty())
             return;
-        const clock::time_point now = clock::now();
-        while (!timers_.empty() && timers_.top().deadline() <= now)
+        const clock::time_point t = now();
+        while (!timers_.empty() && timers_.top().deadline() <= t)
             timers_.pop().expire();
     }
 

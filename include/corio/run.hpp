@@ -15,6 +15,28 @@
 
 namespace corio {
 
+namespace detail {
+
+/// run() on a loop made by the caller (corio's tests use a virtual-time one).
+template <class T>
+T run_on(event_loop& loop, task<T> main, bool handle_sigint) {
+    auto state = loop.start_task(std::move(main), {});
+    loop.interrupt_main(state.get());
+    sigint_scope sigint(loop, handle_sigint);
+    try {
+        loop.run_until_done(*state);
+    } catch (...) { // stopped early: what is left is cancelled and awaited all the same
+        loop.cancel_all_and_wait();
+        throw;
+    }
+    loop.cancel_all_and_wait();
+    if (loop.interrupts_handled() > 0 && state->cancelled())
+        throw keyboard_interrupt();
+    return state->result();
+}
+
+} // namespace detail
+
 /// Creates an event loop, runs `main` as a task until it is done, then cancels every task
 /// still alive and runs the loop until they have all finished, closes the loop and returns
 /// main's value or rethrows its exception. asyncio: `asyncio.run(main)`.
@@ -29,19 +51,7 @@ T run(task<T> main, run_options options = {}) {
     if (detail::running_scheduler_slot() != nullptr)
         throw invalid_state_error("corio: run() called while an event loop is running in this thread");
     event_loop loop(options.loop);
-    auto state = loop.start_task(std::move(main), {});
-    loop.interrupt_main(state.get());
-    detail::sigint_scope sigint(loop, options.handle_sigint);
-    try {
-        loop.run_until_done(*state);
-    } catch (...) { // stopped early: what is left is cancelled and awaited all the same
-        loop.cancel_all_and_wait();
-        throw;
-    }
-    loop.cancel_all_and_wait();
-    if (loop.interrupts_handled() > 0 && state->cancelled())
-        throw keyboard_interrupt();
-    return state->result();
+    return detail::run_on(loop, std::move(main), options.handle_sigint);
 }
 
 } // namespace corio

@@ -65,7 +65,7 @@ public:
             std::snprintf(text,
                           sizeof text,
                           "sleep, due in %.3f s",
-                          seconds(*deadline_ - clock::now()).count());
+                          seconds(*deadline_ - loop_->now()).count());
             out << text;
         }
     }
@@ -96,7 +96,7 @@ template <class Rep, class Period>
     detail::scheduler& loop = detail::running_scheduler();
     if (duration <= duration.zero())
         return detail::sleep_awaiter(loop, std::nullopt);
-    return detail::sleep_awaiter(loop, detail::deadline_after(clock::now(), duration));
+    return detail::sleep_awaiter(loop, detail::deadline_after(loop.now(), duration));
 }
 
 } // namespace corio

@@ -21,10 +21,30 @@ inline double seconds_since(corio::clock::time_point start) {
     return std::chrono::duration<double>(corio::clock::now() - start).count();
 }
 
+/// How many exceptions tests have announced they will let reach the default handler.
+inline long& expected_lost_exceptions() {
+    static long count = 0;
+    return count;
+}
+
+/// Announces that the test will send `n` exceptions to the default exception handler on
+/// purpose, so the ledger check does not count them as lost.
+inline void expect_lost_exceptions(long n) {
+    expected_lost_exceptions() += n;
+}
+
 /// The backend ctest asked for through CORIO_BACKEND.
 inline std::string requested_backend() {
     const char* name = std::getenv("CORIO_BACKEND");
     return name ? name : "";
+}
+
+/// corio::run on a loop whose time is virtual: sleeps and timers end as soon as nothing else
+/// is ready, so an hour passes in microseconds, and in a deterministic order.
+template <class T>
+T run_virtual(corio::task<T> main) {
+    corio::event_loop loop({}, corio::detail::virtual_time_tag{});
+    return corio::detail::run_on(loop, std::move(main), false);
 }
 
 /// Every task of the running loop other than the caller: what a test left behind.

@@ -31,12 +31,12 @@ public:
     [[nodiscard]] bool pending() const noexcept { return linked() && !cancelled_; }
     [[nodiscard]] bool cancelled() const noexcept { return cancelled_; }
 
-    /// asyncio's Handle.cancel: the callback will not run. A no-op once it ran.
+    /// asyncio's Handle.cancel: the callback will not run (if it has not run already), and
+    /// cancelled() is true from now on either way.
     void cancel() noexcept {
-        if (!pending())
-            return;
+        const bool was_pending = pending();
         cancelled_ = true;
-        if (scheduled()) { // in the timer heap: nothing else refers to it, drop it now
+        if (was_pending && scheduled()) { // in the timer heap: nothing else refers to it
             owner_->remove_timer(*this);
             drop();
         }

@@ -18,6 +18,11 @@ namespace corio::detail {
 class task_state_base;
 class callback_node;
 
+/// Selects event_loop's virtual-time constructor, for corio's tests.
+struct virtual_time_tag {
+    explicit virtual_time_tag() = default;
+};
+
 class scheduler {
 public:
     scheduler(const scheduler&) = delete;
@@ -32,6 +37,11 @@ public:
     void schedule(callback_node& callback) { ready_.push_back(ready_entry{nullptr, &callback}); }
 
     [[nodiscard]] task_state_base* current_task_state() const noexcept { return current_; }
+
+    /// The loop's time: the clock, or the virtual time of a test loop.
+    [[nodiscard]] clock::time_point now() const noexcept {
+        return virtual_time_ ? virtual_now_ : clock::now();
+    }
 
     void add_timer(timer_node& node, clock::time_point deadline) { timers_.push(node, deadline); }
     void remove_timer(timer_node& node) noexcept { timers_.erase(node); }
@@ -49,6 +59,10 @@ protected:
     std::deque<ready_entry> ready_;
     timer_heap timers_;
     task_state_base* current_ = nullptr;
+    // A test loop's time stands still while work is ready and jumps to the next timer when
+    // the loop would otherwise wait for it, so an hour of sleeps passes in microseconds.
+    bool virtual_time_ = false;
+    clock::time_point virtual_now_{};
 };
 
 /// The scheduler of the loop running on this thread, or null.

@@ -54,10 +54,15 @@ public:
     sigint_scope(const sigint_scope&) = delete;
     sigint_scope& operator=(const sigint_scope&) = delete;
 
+    // Restores the previous disposition only if ours is still there: a program that set its
+    // own handler meanwhile keeps it (asyncio does the same).
     ~sigint_scope() {
         if (!installed_)
             return;
-        ::sigaction(SIGINT, &previous_, nullptr);
+        struct sigaction current{};
+        if (::sigaction(SIGINT, nullptr, &current) == 0 && current.sa_handler == on_sigint &&
+            (current.sa_flags & SA_SIGINFO) == 0)
+            ::sigaction(SIGINT, &previous_, nullptr);
         sigint_loop.store(nullptr, std::memory_order_release);
     }
 

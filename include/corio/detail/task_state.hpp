@@ -9,6 +9,7 @@
 #include <corio/task.hpp>
 
 #include <corio/detail/intrusive_list.hpp>
+#include <corio/detail/ledger.hpp>
 
 #include <coroutine>
 #include <exception>
@@ -67,7 +68,7 @@ class task_state_base : public list_hook {
 public:
     task_state_base(const task_state_base&) = delete;
     task_state_base& operator=(const task_state_base&) = delete;
-    virtual ~task_state_base() = default;
+    virtual ~task_state_base() { --thread_ledger().live_tasks; }
 
     void add_ref() noexcept { ++refs_; }
     void release() noexcept {
@@ -185,7 +186,9 @@ public:
 
 protected:
     task_state_base(std::string name, std::coroutine_handle<> frame, promise_base& promise)
-        : frame_(frame), promise_(&promise), name_(std::move(name)) {}
+        : frame_(frame), promise_(&promise), name_(std::move(name)) {
+        ++thread_ledger().live_tasks;
+    }
 
 private:
     virtual void destroy_frame() noexcept = 0;
