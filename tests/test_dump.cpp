@@ -90,17 +90,27 @@ TEST_CASE("dump_tasks prints each task's chain down to the leaf", "[dump]") {
         corio::dump_tasks(dump);
         CHECK(normalized(dump.str()) == "<task 'main' running>\n"
                                         "<task 'worker' suspended>\n"
-                                        "    outer (" + file + ":L)\n"
-                                        "    middle (" + file + ":L)\n"
-                                        "    leaf (" + file + ":L)\n"
-                                        "    sleep, due in S s\n"
-                                        "<task 'waiter' suspended>\n"
-                                        "    await_handle (" + file + ":L)\n"
-                                        "    awaiting task 'worker'\n"
-                                        "<task 'idle' suspended, cancelling 1>\n"
-                                        "    leaf (" + file + ":L)\n"
-                                        "    sleep, due in S s\n"
-                                        "<task 'fresh' not started>\n");
+                                        "    outer (" +
+                                            file +
+                                            ":L)\n"
+                                            "    middle (" +
+                                            file +
+                                            ":L)\n"
+                                            "    leaf (" +
+                                            file +
+                                            ":L)\n"
+                                            "    sleep, due in S s\n"
+                                            "<task 'waiter' suspended>\n"
+                                            "    await_handle (" +
+                                            file +
+                                            ":L)\n"
+                                            "    awaiting task 'worker'\n"
+                                            "<task 'idle' suspended, cancelling 1>\n"
+                                            "    leaf (" +
+                                            file +
+                                            ":L)\n"
+                                            "    sleep, due in S s\n"
+                                            "<task 'fresh' not started>\n");
         worker.cancel();
     };
     corio::run(body());

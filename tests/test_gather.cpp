@@ -232,8 +232,7 @@ TEST_CASE("gather(return_exceptions, range) returns a vector of outcomes", "[gat
         std::vector<corio::task<>> voids;
         voids.push_back(nothing_after(1ms));
         auto void_outcomes = co_await corio::gather(corio::return_exceptions, std::move(voids));
-        STATIC_REQUIRE(
-            std::is_same_v<decltype(void_outcomes), std::vector<corio::outcome<void>>>);
+        STATIC_REQUIRE(std::is_same_v<decltype(void_outcomes), std::vector<corio::outcome<void>>>);
         REQUIRE(void_outcomes.size() == 1);
         CHECK(void_outcomes[0].has_value());
     };

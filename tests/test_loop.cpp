@@ -117,8 +117,7 @@ TEST_CASE("handles to callbacks that never ran outlive their loop safely", "[loo
     CHECK(later.cancelled());
 }
 
-TEST_CASE("a callback that throws goes to the exception handler and the loop goes on",
-          "[loop]") {
+TEST_CASE("a callback that throws goes to the exception handler and the loop goes on", "[loop]") {
     corio::event_loop loop;
     recorded_reports reports;
     reports.install(loop);
@@ -145,8 +144,7 @@ TEST_CASE("the default exception handler prints one line naming the task", "[loo
     CHECK(text == "corio: Task exception was never retrieved (task 'worker'): lost failure\n");
 }
 
-TEST_CASE("an exception nobody retrieves is reported once, when it can no longer be",
-          "[loop]") {
+TEST_CASE("an exception nobody retrieves is reported once, when it can no longer be", "[loop]") {
     corio::event_loop loop;
     recorded_reports reports;
     reports.install(loop);

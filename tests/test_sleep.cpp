@@ -173,7 +173,8 @@ TEST_CASE("on virtual time hours of sleeps pass at once, in deadline order", "[s
     auto body = [&]() -> corio::task<corio::clock::duration> {
         auto& loop = corio::get_running_loop();
         const auto start = loop.time();
-        co_await corio::gather(sleeper("2h", 120min), sleeper("1h", 60min), sleeper("30min", 30min));
+        co_await corio::gather(
+            sleeper("2h", 120min), sleeper("1h", 60min), sleeper("30min", 30min));
         co_return loop.time() - start;
     };
     const auto real_start = corio::clock::now();

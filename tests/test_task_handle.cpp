@@ -319,19 +319,18 @@ corio::task<std::size_t> length_later(const std::string& text) {
 
 } // namespace
 
-TEST_CASE("spawn(fn, args...) stores an argument as the parameter type it converts to",
-          "[spawn]") {
+TEST_CASE("spawn(fn, args...) stores an argument as the parameter type it converts to", "[spawn]") {
     // A string literal for a `const std::string&` parameter: the std::string must live in the
     // task's frame, not be a temporary that dies before the task reads it (ASan would see it).
     auto body = []() -> corio::task<std::size_t> {
         auto h = corio::spawn(length_later, "a string long enough to live on the heap, not in SSO");
         co_return co_await h;
     };
-    CHECK(corio::run(body()) == std::string("a string long enough to live on the heap, not in SSO").size());
+    CHECK(corio::run(body()) ==
+          std::string("a string long enough to live on the heap, not in SSO").size());
 }
 
-TEST_CASE("spawn(fn, args...) moves a move-only argument into a by-value parameter",
-          "[spawn]") {
+TEST_CASE("spawn(fn, args...) moves a move-only argument into a by-value parameter", "[spawn]") {
     auto body = []() -> corio::task<int> {
         auto h = corio::spawn(
             [](std::unique_ptr<int> p) -> corio::task<int> {

@@ -15,7 +15,8 @@ namespace detail {
 /// `now + duration`, rounded up to the clock's tick, and time_point::max() when the sum would
 /// not fit: sleep(hours::max()) must mean "forever", not overflow into the past.
 template <class Rep, class Period>
-clock::time_point deadline_after(clock::time_point now, std::chrono::duration<Rep, Period> duration) {
+clock::time_point deadline_after(clock::time_point now,
+                                 std::chrono::duration<Rep, Period> duration) {
     if (duration <= duration.zero())
         return now;
     // Compared in floating point, which cannot overflow.

@@ -3,14 +3,14 @@
 // Layer L7.
 #pragma once
 
+#include <corio/callback_handle.hpp>
 #include <corio/clock.hpp>
 #include <corio/errors.hpp>
-#include <corio/callback_handle.hpp>
 #include <corio/event_loop.hpp>
 #include <corio/exception_context.hpp>
 #include <corio/gather.hpp>
-#include <corio/outcome.hpp>
 #include <corio/loop_options.hpp>
+#include <corio/outcome.hpp>
 #include <corio/run.hpp>
 #include <corio/spawn.hpp>
 #include <corio/task.hpp>

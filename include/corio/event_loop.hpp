@@ -140,9 +140,8 @@ public:
     /// Calls `fn(args...)` after `delay`. asyncio: `loop.call_later(delay, fn, *args)`.
     template <class Rep, class Period, class F, class... Args>
     timer_handle call_later(std::chrono::duration<Rep, Period> delay, F&& fn, Args&&... args) {
-        return call_at(detail::deadline_after(now(), delay),
-                       std::forward<F>(fn),
-                       std::forward<Args>(args)...);
+        return call_at(
+            detail::deadline_after(now(), delay), std::forward<F>(fn), std::forward<Args>(args)...);
     }
 
     /// call_soon from any thread: wakes the loop if it is waiting. Unlike asyncio it returns

@@ -4,8 +4,8 @@
 // Layer L5.
 #pragma once
 
-#include <corio/spawn.hpp>
 #include <corio/outcome.hpp>
+#include <corio/spawn.hpp>
 #include <corio/task.hpp>
 #include <corio/task_handle.hpp>
 
@@ -55,9 +55,8 @@ using gather_result_t = typename gather_item<A>::result;
 // A tuple cannot hold void: a void child fills its slot with std::monostate. With
 // return_exceptions every slot is an outcome.
 template <bool Outcomes, class T>
-using gather_slot_t = std::conditional_t<Outcomes,
-                                         outcome<T>,
-                                         std::conditional_t<std::is_void_v<T>, std::monostate, T>>;
+using gather_slot_t = std::
+    conditional_t<Outcomes, outcome<T>, std::conditional_t<std::is_void_v<T>, std::monostate, T>>;
 
 template <class R, class A>
 task<R> await_in_task(A awaitable) {
@@ -106,8 +105,8 @@ task<std::tuple<gather_slot_t<Outcomes, gather_result_t<A>>...>> gather_each(A..
 }
 
 template <bool Outcomes, class T>
-using gather_all_result_t =
-    std::conditional_t<std::is_void_v<T> && !Outcomes, void, std::vector<gather_slot_t<Outcomes, T>>>;
+using gather_all_result_t = std::
+    conditional_t<std::is_void_v<T> && !Outcomes, void, std::vector<gather_slot_t<Outcomes, T>>>;
 
 template <bool Outcomes, class A, class T = gather_result_t<A>>
 task<gather_all_result_t<Outcomes, T>> gather_all(std::vector<A> items) {
@@ -169,8 +168,7 @@ requires(detail::gatherable<A>&&...) [[nodiscard]] auto gather(A... children) {
 /// asyncio: `asyncio.gather(*aws, return_exceptions=True)`.
 /// Cancellation: as gather: every child is cancelled and awaited, then `cancelled_error`.
 template <class... A>
-requires(detail::gatherable<A>&&...) [[nodiscard]] auto gather(return_exceptions_t,
-                                                              A... children) {
+requires(detail::gatherable<A>&&...) [[nodiscard]] auto gather(return_exceptions_t, A... children) {
     return detail::gather_each<true>(std::move(children)...);
 }
 
@@ -178,15 +176,16 @@ requires(detail::gatherable<A>&&...) [[nodiscard]] auto gather(return_exceptions
 /// children. A range of tasks must be passed as an rvalue (the tasks are moved out); a range
 /// of handles may be an lvalue. Same failure and cancellation rules.
 template <std::ranges::input_range R>
-requires detail::gatherable<detail::range_item_t<R>> [[nodiscard]] auto gather(R&& range) {
+requires detail::gatherable<detail::range_item_t<R>>
+[[nodiscard]] auto gather(R&& range) {
     return detail::gather_all<false>(detail::collect(std::forward<R>(range)));
 }
 
 /// gather(return_exceptions, ...) over a range: a `std::vector<outcome<R>>` in range order
 /// (`outcome<void>` for void children).
 template <std::ranges::input_range R>
-requires detail::gatherable<detail::range_item_t<R>> [[nodiscard]] auto gather(return_exceptions_t,
-                                                                              R&& range) {
+requires detail::gatherable<detail::range_item_t<R>>
+[[nodiscard]] auto gather(return_exceptions_t, R&& range) {
     return detail::gather_all<true>(detail::collect(std::forward<R>(range)));
 }
 

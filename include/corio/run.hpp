@@ -49,7 +49,8 @@ T run_on(event_loop& loop, task<T> main, bool handle_sigint) {
 template <class T>
 T run(task<T> main, run_options options = {}) {
     if (detail::running_scheduler_slot() != nullptr)
-        throw invalid_state_error("corio: run() called while an event loop is running in this thread");
+        throw invalid_state_error(
+            "corio: run() called while an event loop is running in this thread");
     event_loop loop(options.loop);
     return detail::run_on(loop, std::move(main), options.handle_sigint);
 }

@@ -35,9 +35,9 @@ template <class T>
 inline constexpr bool is_task_v<task<T>> = true;
 
 template <class F, class... Args>
-concept task_factory =
-    (std::invocable<F&, Args&...> && is_task_v<std::invoke_result_t<F&, Args&...>>) ||
-    (std::invocable<F, Args...> && is_task_v<std::invoke_result_t<F, Args...>>);
+concept task_factory = (std::invocable<F&, Args&...> &&
+                        is_task_v<std::invoke_result_t<F&, Args&...>>) ||
+                       (std::invocable<F, Args...> && is_task_v<std::invoke_result_t<F, Args...>>);
 
 template <class... P>
 struct param_list {};
@@ -70,7 +70,9 @@ struct call_signature<R (*)(P...)> {
 template <class R, class... P>
 struct call_signature<R (*)(P...) noexcept> : call_signature<R (*)(P...)> {};
 template <class F>
-requires requires { &F::operator(); }
+requires requires {
+    &F::operator();
+}
 struct call_signature<F> : member_signature<decltype(&F::operator())> {};
 
 // The callable and the arguments are parameters of these coroutines, so they live in the

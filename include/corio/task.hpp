@@ -110,11 +110,11 @@ private:
 };
 
 // The builtins in the default arguments name the coroutine function whose promise this is.
-#define CORIO_PROMISE_CONSTRUCTOR                                                              \
-    promise(site_tag = site_tag{},                                                             \
-            const char* function = __builtin_FUNCTION(),                                       \
-            const char* file = __builtin_FILE(),                                               \
-            unsigned line = __builtin_LINE()) noexcept                                         \
+#define CORIO_PROMISE_CONSTRUCTOR                                                                  \
+    promise(site_tag = site_tag{},                                                                 \
+            const char* function = __builtin_FUNCTION(),                                           \
+            const char* file = __builtin_FILE(),                                                   \
+            unsigned line = __builtin_LINE()) noexcept                                             \
         : promise_base(call_site{function, file, line}) {}
 
 template <class T>

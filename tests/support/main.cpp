@@ -8,13 +8,12 @@
 #define CATCH_CONFIG_RUNNER
 #define CATCH_CONFIG_NO_POSIX_SIGNALS
 #include <catch2/catch.hpp>
-
-#include "corio_test.hpp"
-
 #include <cstdio>
 #include <filesystem>
 #include <iterator>
 #include <string>
+
+#include "corio_test.hpp"
 
 namespace {
 
@@ -25,10 +24,11 @@ struct snapshot {
 
     static snapshot take() {
         const auto& ledger = corio::detail::thread_ledger();
-        return {ledger.live_tasks,
-                ledger.lost_exceptions - corio_test::expected_lost_exceptions(),
-                static_cast<long>(std::distance(std::filesystem::directory_iterator("/proc/self/fd"),
-                                                std::filesystem::directory_iterator{}))};
+        return {
+            ledger.live_tasks,
+            ledger.lost_exceptions - corio_test::expected_lost_exceptions(),
+            static_cast<long>(std::distance(std::filesystem::directory_iterator("/proc/self/fd"),
+                                            std::filesystem::directory_iterator{}))};
     }
 };
 
@@ -43,12 +43,14 @@ public:
     void testCaseEnded(const Catch::TestCaseStats& stats) override {
         const snapshot after = snapshot::take();
         report(stats, "task states alive", before_.live_tasks, after.live_tasks);
-        report(stats, "exceptions nobody retrieved", before_.lost_exceptions, after.lost_exceptions);
+        report(
+            stats, "exceptions nobody retrieved", before_.lost_exceptions, after.lost_exceptions);
         report(stats, "open file descriptors", before_.open_fds, after.open_fds);
     }
 
 private:
-    static void report(const Catch::TestCaseStats& stats, const char* what, long before, long after) {
+    static void
+    report(const Catch::TestCaseStats& stats, const char* what, long before, long after) {
         if (before == after)
             return;
         ++tests_that_left_something;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <corio/errors.hpp>
+
 #include <corio/detail/loop_waiter.hpp>
 #include <corio/detail/scheduler.hpp>
 #include <corio/detail/task_state.hpp>

@@ -9,9 +9,9 @@
 #include <atomic>
 #include <cerrno>
 #include <csignal>
+#include <unistd.h>
 
 #include <sys/syscall.h>
-#include <unistd.h>
 
 namespace corio::detail {
 
@@ -33,14 +33,14 @@ public:
     sigint_scope(event_loop& loop, bool enabled) {
         if (!enabled || !on_main_thread())
             return;
-        struct sigaction current{};
+        struct sigaction current {};
         if (::sigaction(SIGINT, nullptr, &current) != 0 || current.sa_handler != SIG_DFL ||
             (current.sa_flags & SA_SIGINFO) != 0)
             return;
         event_loop* none = nullptr;
         if (!sigint_loop.compare_exchange_strong(none, &loop))
             return;
-        struct sigaction ours{};
+        struct sigaction ours {};
         ours.sa_handler = on_sigint;
         sigemptyset(&ours.sa_mask);
         ours.sa_flags = SA_RESTART;
@@ -59,7 +59,7 @@ public:
     ~sigint_scope() {
         if (!installed_)
             return;
-        struct sigaction current{};
+        struct sigaction current {};
         if (::sigaction(SIGINT, nullptr, &current) == 0 && current.sa_handler == on_sigint &&
             (current.sa_flags & SA_SIGINFO) == 0)
             ::sigaction(SIGINT, &previous_, nullptr);
@@ -69,7 +69,7 @@ public:
 private:
     static bool on_main_thread() noexcept { return ::syscall(SYS_gettid) == ::getpid(); }
 
-    struct sigaction previous_{};
+    struct sigaction previous_ {};
     bool installed_ = false;
 };
 
