@@ -238,8 +238,6 @@ public:
             throw std::logic_error("corio: spawn of an empty task (moved from?)");
         if (body.handle().promise().started())
             throw std::logic_error("corio: spawn of a task that has already been awaited");
-        if (name.empty())
-            name = "Task-" + std::to_string(next_task_number());
         auto owned = std::make_unique<detail::task_state<T>>(std::move(body), std::move(name));
         schedule(owned->frame(), owned.get()); // first: if it throws, the state just goes
         auto* state = owned.release();
@@ -302,11 +300,6 @@ private:
         running_scope& operator=(const running_scope&) = delete;
         ~running_scope() { detail::running_scheduler_slot() = nullptr; }
     };
-
-    static std::uint64_t next_task_number() noexcept {
-        static std::atomic<std::uint64_t> counter{0};
-        return counter.fetch_add(1, std::memory_order_relaxed) + 1;
-    }
 
     static bool debug_from_environment() noexcept {
         const char* value = std::getenv("CORIO_DEBUG");

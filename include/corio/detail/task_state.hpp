@@ -11,7 +11,9 @@
 #include <corio/detail/intrusive_list.hpp>
 #include <corio/detail/ledger.hpp>
 
+#include <atomic>
 #include <coroutine>
+#include <cstdint>
 #include <exception>
 #include <ostream>
 #include <string>
@@ -82,7 +84,12 @@ public:
 
     [[nodiscard]] bool done() const noexcept { return done_; }
     [[nodiscard]] bool cancelled() const noexcept { return done_ && cancelled_; }
-    [[nodiscard]] const std::string& name() const noexcept { return name_; }
+    /// The given name, or "Task-N". Formatted on first use: most tasks are never asked.
+    [[nodiscard]] const std::string& name() const {
+        if (name_.empty())
+            name_ = "Task-" + std::to_string(number_);
+        return name_;
+    }
     void set_name(std::string name) { name_ = std::move(name); }
 
     /// The exception the task ended with (null if it returned); cancelled_error if cancelled.
@@ -176,7 +183,7 @@ public:
     /// Throws invalid_state_error while the task is pending, its exception once it failed.
     void rethrow_if_failed() {
         if (!done_)
-            throw invalid_state_error("corio: result of task '" + name_ + "' is not ready");
+            throw invalid_state_error("corio: result of task '" + name() + "' is not ready");
         if (exception_)
             std::rethrow_exception(retrieve());
     }
@@ -186,7 +193,7 @@ public:
 
 protected:
     task_state_base(std::string name, std::coroutine_handle<> frame, promise_base& promise)
-        : frame_(frame), promise_(&promise), name_(std::move(name)) {
+        : frame_(frame), promise_(&promise), name_(std::move(name)), number_(next_number()) {
         ++thread_ledger().live_tasks;
     }
 
@@ -204,7 +211,13 @@ private:
 
     std::coroutine_handle<> frame_;
     promise_base* promise_;
-    std::string name_;
+    static std::uint64_t next_number() noexcept {
+        static std::atomic<std::uint64_t> counter{0};
+        return counter.fetch_add(1, std::memory_order_relaxed) + 1;
+    }
+
+    mutable std::string name_;
+    std::uint64_t number_;
     std::string cancel_message_;
     std::exception_ptr exception_;
     waiter* waiter_ = nullptr;
