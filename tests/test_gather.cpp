@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // gather: concurrency, result order, structured failure and cancellation.
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <tuple>
@@ -273,11 +274,57 @@ TEST_CASE("outcome holds a value or an exception", "[gather]") {
     CHECK(value.error() == nullptr);
     CHECK(std::move(value).value() == "x");
 
-    corio::outcome<int> error(std::make_exception_ptr(std::out_of_range("range")));
+    auto error = corio::outcome<int>::failure(std::make_exception_ptr(std::out_of_range("range")));
     CHECK_FALSE(error.has_value());
     CHECK_THROWS_AS(error.value(), std::out_of_range);
 
-    CHECK_THROWS_AS(corio::outcome<int>(std::exception_ptr{}), std::invalid_argument);
+    CHECK_THROWS_AS(corio::outcome<int>::failure(nullptr), std::invalid_argument);
     CHECK(corio::outcome<void>().has_value());
-    CHECK_FALSE(corio::outcome<void>(std::make_exception_ptr(1)).has_value());
+    CHECK_FALSE(corio::outcome<void>::failure(std::make_exception_ptr(1)).has_value());
+    CHECK_THROWS_AS(corio::outcome<void>::failure(nullptr), std::invalid_argument);
+
+    // An exception_ptr is a value like any other.
+    const std::exception_ptr payload = std::make_exception_ptr(1);
+    corio::outcome<std::exception_ptr> holds_pointer(payload);
+    CHECK(holds_pointer.has_value());
+    CHECK(holds_pointer.value() == payload);
+}
+
+TEST_CASE("a bad argument makes gather throw before any child is spawned", "[gather]") {
+    auto body = []() -> corio::task<> {
+        bool ran = false;
+        auto child = [&]() -> corio::task<int> {
+            ran = true;
+            co_return 1;
+        };
+        auto spent = value_after(1, 0ms);
+        co_await spent;
+        CHECK_THROWS_AS(corio::gather(child(), std::move(spent)), std::logic_error);
+        corio::task<int> empty;
+        CHECK_THROWS_AS(corio::gather(child(), std::move(empty)), std::logic_error);
+        CHECK_THROWS_AS(corio::gather(child(), corio::task_handle<int>{}),
+                        corio::invalid_state_error);
+        std::vector<corio::task_handle<int>> with_empty(1);
+        CHECK_THROWS_AS(corio::gather(with_empty), corio::invalid_state_error);
+        co_await corio::sleep(1ms);
+        CHECK_FALSE(ran);
+        CHECK(other_live_tasks() == 0);
+    };
+    corio::run(body());
+}
+
+TEST_CASE("gather over a view of handles copies them, leaving the caller's intact", "[gather]") {
+    auto body = []() -> corio::task<> {
+        std::vector<corio::task_handle<int>> handles;
+        handles.push_back(corio::spawn(value_after(4, 1ms)));
+        handles.push_back(corio::spawn(value_after(5, 1ms)));
+        const std::vector<int> first{4};
+        // (std::views::take would do as well, but clang 14 cannot compile libstdc++ 12's views.)
+        CHECK(co_await corio::gather(std::span(handles).first(1)) == first);
+        const std::vector<int> both{4, 5};
+        CHECK(co_await corio::gather(std::span(handles)) == both);
+        REQUIRE(handles[0]);
+        CHECK(handles[0].result() == 4);
+    };
+    corio::run(body());
 }

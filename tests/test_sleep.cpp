@@ -204,3 +204,19 @@ TEST_CASE("on virtual time a cancellation lands at an exact moment", "[sleep][vi
     };
     run_virtual(body());
 }
+
+TEST_CASE("on virtual time a sleep forever does not end", "[sleep][virtual]") {
+    auto body = []() -> corio::task<> {
+        auto& loop = corio::get_running_loop();
+        const auto start = loop.time();
+        auto forever = corio::spawn([]() -> corio::task<> {
+            co_await corio::sleep_until(corio::clock::time_point::max());
+        });
+        co_await corio::sleep(1h);
+        CHECK_FALSE(forever.done());
+        CHECK(loop.time() - start == std::chrono::hours(1));
+        forever.cancel();
+        CHECK_THROWS_AS(co_await forever, corio::cancelled_error);
+    };
+    run_virtual(body());
+}

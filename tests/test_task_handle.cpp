@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 // spawn and task_handle: lifetime, results, names, and asyncio's cancellation semantics.
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 #include "corio_test.hpp"
 
@@ -341,4 +343,50 @@ TEST_CASE("spawn(fn, args...) moves a move-only argument into a by-value paramet
         co_return co_await h;
     };
     CHECK(corio::run(body()) == 5);
+}
+
+namespace {
+
+struct shape {
+    virtual ~shape() = default;
+    [[nodiscard]] virtual std::string kind() const { return "shape"; }
+};
+struct circle final : shape {
+    [[nodiscard]] std::string kind() const override { return "circle"; }
+};
+
+corio::task<std::string> kind_later(const shape& s) {
+    co_await corio::sleep(0s);
+    co_return s.kind();
+}
+
+corio::task<std::size_t> view_length_later(std::string_view text) {
+    co_await corio::sleep(1ms);
+    co_return text.size();
+}
+
+corio::task<> bump_later(int& counter) {
+    co_await corio::sleep(0s);
+    ++counter;
+}
+
+} // namespace
+
+TEST_CASE("spawn(fn, args...) stores the arguments themselves, as std::thread does", "[spawn]") {
+    int counter = 0;
+    auto body = [&]() -> corio::task<> {
+        // A derived object stays derived: no slicing into the parameter's type.
+        auto kind = corio::spawn(kind_later, circle{});
+        CHECK(co_await kind == "circle");
+        // A std::string argument for a string_view parameter: the view refers to the string
+        // kept in the frame, which lives as long as the task.
+        const std::string text(60, 'x');
+        auto length = corio::spawn(view_length_later, std::string(text));
+        CHECK(co_await length == 60);
+        // std::ref passes a reference.
+        auto bump = corio::spawn(bump_later, std::ref(counter));
+        co_await bump;
+    };
+    corio::run(body());
+    CHECK(counter == 1);
 }

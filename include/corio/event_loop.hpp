@@ -347,13 +347,18 @@ private:
     // became ready, time jumps to the timer instead of the loop sleeping until it.
     void wait() {
         const std::optional<clock::duration> timeout = wait_timeout();
-        if (!virtual_time_ || !timeout) {
+        if (!virtual_time_ || !timeout || !finite_timer_pending()) {
             backend_->wait(timeout);
             return;
         }
         backend_->wait(clock::duration::zero());
         if (ready_.empty() && !inbox_full_.load(std::memory_order_relaxed))
             virtual_now_ += *timeout;
+    }
+
+    // A timer at time_point::max() means "forever": virtual time never jumps there.
+    [[nodiscard]] bool finite_timer_pending() const noexcept {
+        return !timers_.empty() && timers_.top().deadline() != clock::time_point::max();
     }
 
     std::optional<clock::duration> wait_timeout() const {

@@ -16,6 +16,7 @@
 #include <array>
 #include <exception>
 #include <ranges>
+#include <stdexcept>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -63,6 +64,20 @@ task<R> await_in_task(A awaitable) {
     co_return co_await std::move(awaitable);
 }
 
+// Checked before anything is spawned: a bad argument must not leave earlier children running.
+template <class A>
+void check_child(const A& child) {
+    if constexpr (std::is_same_v<A, task<gather_result_t<A>>>) {
+        if (!child.valid())
+            throw std::logic_error("corio: gather of an empty task (moved from?)");
+        if (child.handle().promise().started())
+            throw std::logic_error("corio: gather of a task that has already been awaited");
+    } else if constexpr (std::is_same_v<A, task_handle<gather_result_t<A>>>) {
+        if (!child)
+            throw invalid_state_error("corio: gather of an empty task_handle");
+    }
+}
+
 template <class A, class T = gather_result_t<A>>
 task_handle<T> as_handle(A&& child) {
     if constexpr (std::is_same_v<A, task_handle<T>>)
@@ -77,7 +92,7 @@ template <bool Outcomes, class T>
 gather_slot_t<Outcomes, T> take_slot(const task_handle<T>& handle) {
     if constexpr (Outcomes) {
         if (std::exception_ptr error = handle.state().retrieve())
-            return outcome<T>(error);
+            return outcome<T>::failure(error);
     }
     if constexpr (std::is_void_v<T>) {
         handle.result();
@@ -133,16 +148,21 @@ task<gather_all_result_t<Outcomes, T>> gather_all(std::vector<A> items) {
 template <class R>
 using range_item_t = std::ranges::range_value_t<std::remove_cvref_t<R>>;
 
-// A range of tasks is moved out of; a range of handles passed as an lvalue is copied.
+// An rvalue container (a vector of tasks) is moved out of; anything else, an lvalue or a
+// view that borrows the caller's elements (a span, views::take), is copied, which only
+// handles allow.
 template <class R>
 std::vector<range_item_t<R>> collect(R&& range) {
+    constexpr bool owned = std::is_rvalue_reference_v<R&&> && !std::ranges::borrowed_range<R>;
     std::vector<range_item_t<R>> items;
     for (auto&& child : range) {
-        if constexpr (std::is_lvalue_reference_v<R>)
-            items.push_back(child);
-        else
+        if constexpr (owned)
             items.push_back(std::move(child));
+        else
+            items.push_back(child);
     }
+    for (const auto& child : items)
+        check_child(child);
     return items;
 }
 
@@ -159,6 +179,7 @@ std::vector<range_item_t<R>> collect(R&& range) {
 /// of them, then throws `cancelled_error`.
 template <class... A>
 requires(detail::gatherable<A>&&...) [[nodiscard]] auto gather(A... children) {
+    (detail::check_child(children), ...);
     return detail::gather_each<false>(std::move(children)...);
 }
 
@@ -169,6 +190,7 @@ requires(detail::gatherable<A>&&...) [[nodiscard]] auto gather(A... children) {
 /// Cancellation: as gather: every child is cancelled and awaited, then `cancelled_error`.
 template <class... A>
 requires(detail::gatherable<A>&&...) [[nodiscard]] auto gather(return_exceptions_t, A... children) {
+    (detail::check_child(children), ...);
     return detail::gather_each<true>(std::move(children)...);
 }
 

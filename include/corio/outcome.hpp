@@ -6,11 +6,19 @@
 
 #include <exception>
 #include <stdexcept>
-#include <type_traits>
 #include <utility>
 #include <variant>
 
 namespace corio {
+namespace detail {
+
+inline std::exception_ptr non_null(std::exception_ptr error) {
+    if (!error)
+        throw std::invalid_argument("corio::outcome::failure: the exception_ptr is null");
+    return error;
+}
+
+} // namespace detail
 
 /// A value of type T, or the exception that was thrown instead. asyncio: an element of
 /// `gather(..., return_exceptions=True)`'s list, which is either a result or an exception.
@@ -20,9 +28,10 @@ public:
     /// Holds `value`.
     explicit outcome(T value) : state_(std::in_place_index<0>, std::move(value)) {}
 
-    /// Holds `error`, which must not be null.
-    /// Throws: `std::invalid_argument` for a null exception_ptr.
-    explicit outcome(std::exception_ptr error) : state_(std::in_place_index<1>, checked(error)) {}
+    /// Holds `error`. Throws: `std::invalid_argument` for a null exception_ptr.
+    static outcome failure(std::exception_ptr error) {
+        return outcome(error_tag{}, detail::non_null(std::move(error)));
+    }
 
     [[nodiscard]] bool has_value() const noexcept { return state_.index() == 0; }
     explicit operator bool() const noexcept { return has_value(); }
@@ -47,11 +56,10 @@ public:
     }
 
 private:
-    static std::exception_ptr checked(std::exception_ptr e) {
-        if (!e)
-            throw std::invalid_argument("corio::outcome: the exception_ptr is null");
-        return e;
-    }
+    // A tag, not an overload on exception_ptr: T may be std::exception_ptr itself.
+    struct error_tag {};
+    outcome(error_tag, std::exception_ptr error)
+        : state_(std::in_place_index<1>, std::move(error)) {}
 
     void rethrow_if_error() const {
         if (!has_value())
@@ -68,8 +76,12 @@ public:
     /// Success.
     outcome() noexcept = default;
 
-    /// Holds `error`; a null exception_ptr means success.
-    explicit outcome(std::exception_ptr error) noexcept : error_(std::move(error)) {}
+    /// Holds `error`. Throws: `std::invalid_argument` for a null exception_ptr.
+    static outcome failure(std::exception_ptr error) {
+        outcome o;
+        o.error_ = detail::non_null(std::move(error));
+        return o;
+    }
 
     [[nodiscard]] bool has_value() const noexcept { return !error_; }
     explicit operator bool() const noexcept { return has_value(); }

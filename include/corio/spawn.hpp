@@ -34,95 +34,46 @@ inline constexpr bool is_task_v = false;
 template <class T>
 inline constexpr bool is_task_v<task<T>> = true;
 
-template <class F, class... Args>
-concept task_factory = (std::invocable<F&, Args&...> &&
-                        is_task_v<std::invoke_result_t<F&, Args&...>>) ||
-                       (std::invocable<F, Args...> && is_task_v<std::invoke_result_t<F, Args...>>);
+// How a stored argument is passed, as std::thread does: moved, or the referent of a
+// std::reference_wrapper (std::ref) as an lvalue.
+template <class A>
+using passed_t = std::
+    conditional_t<std::is_same_v<std::unwrap_reference_t<A>, A>, A&&, std::unwrap_reference_t<A>>;
 
-template <class... P>
-struct param_list {};
-
-// The parameter types of a callable with one call signature (a function, a lambda that is
-// not generic); `void` when there is no single one.
-template <class M>
-struct member_signature {
-    using params = void;
-};
-template <class C, class R, class... P>
-struct member_signature<R (C::*)(P...)> {
-    using params = param_list<P...>;
-};
-template <class C, class R, class... P>
-struct member_signature<R (C::*)(P...) const> : member_signature<R (C::*)(P...)> {};
-template <class C, class R, class... P>
-struct member_signature<R (C::*)(P...) noexcept> : member_signature<R (C::*)(P...)> {};
-template <class C, class R, class... P>
-struct member_signature<R (C::*)(P...) const noexcept> : member_signature<R (C::*)(P...)> {};
-
-template <class F>
-struct call_signature {
-    using params = void;
-};
-template <class R, class... P>
-struct call_signature<R (*)(P...)> {
-    using params = param_list<P...>;
-};
-template <class R, class... P>
-struct call_signature<R (*)(P...) noexcept> : call_signature<R (*)(P...)> {};
-template <class F>
-requires requires {
-    &F::operator();
-}
-struct call_signature<F> : member_signature<decltype(&F::operator())> {};
-
-// The callable and the arguments are parameters of these coroutines, so they live in the
-// frame for as long as the task runs: a lambda's captures stay valid. When the callable's
-// parameter types are known the arguments are stored as those types, converted once, so a
-// `const std::string&` parameter refers to a string in the frame, never to a temporary.
-template <class F, class... P>
-std::invoke_result_t<F, P...> invoke_with_params(F fn, std::decay_t<P>... args) {
-    co_return co_await std::invoke(std::move(fn), std::forward<P>(args)...);
+template <class A>
+passed_t<A> pass(A& stored) noexcept {
+    return static_cast<passed_t<A>>(stored);
 }
 
 template <class F, class... Args>
-std::invoke_result_t<F&, Args&...> invoke_with_args(F fn, Args... args) {
-    co_return co_await std::invoke(fn, args...);
-}
+concept task_factory =
+    std::invocable<F&, passed_t<Args>...> && is_task_v<std::invoke_result_t<F&, passed_t<Args>...>>;
 
-template <class P, std::size_t N>
-inline constexpr bool arity_is = false;
-template <class... P, std::size_t N>
-inline constexpr bool arity_is<param_list<P...>, N> = sizeof...(P) == N;
-
+// The callable and the arguments are parameters of this coroutine, so they live in its frame
+// for as long as the task runs: a lambda's captures stay valid. The call is written out, not
+// made through std::invoke, so that a temporary a parameter needs (a std::string made from a
+// literal for a `const std::string&`) belongs to this full-expression and lives until the
+// co_await ends.
 template <class F, class... Args>
-auto invoke_in_frame(F&& fn, Args&&... args) {
-    using callable = std::decay_t<F>;
-    using params = typename call_signature<callable>::params;
-    if constexpr (arity_is<params, sizeof...(Args)>) {
-        return [&]<class... P>(param_list<P...>) {
-            return invoke_with_params<callable, P...>(std::forward<F>(fn),
-                                                      std::forward<Args>(args)...);
-        }(params{});
-    } else {
-        return invoke_with_args<callable, std::decay_t<Args>...>(std::forward<F>(fn),
-                                                                 std::forward<Args>(args)...);
-    }
+std::invoke_result_t<F&, passed_t<Args>...> invoke_in_frame(F fn, Args... args) {
+    if constexpr (std::is_member_pointer_v<F>)
+        co_return co_await std::invoke(fn, pass(args)...);
+    else
+        co_return co_await fn(pass(args)...);
 }
 
 } // namespace detail
 
 /// Schedules `fn(args...)`, a coroutine function returning task<T>, as a task. The callable
-/// and the arguments are kept in the task's frame, so a capturing lambda is safe:
-/// `spawn([&, n]() -> task<> { ... })`. When `fn` has a single signature, each argument is
-/// stored as its parameter's type (a string literal given to a `const std::string&`
-/// parameter becomes a std::string in the frame) and passed as that parameter expects;
-/// otherwise (a generic lambda) arguments are stored decayed and passed as lvalues.
-/// Name the task with set_name.
+/// and copies of the arguments (decayed, as std::thread stores them) are kept in the task's
+/// frame, so a capturing lambda is safe: `spawn([&, n]() -> task<> { ... })`. Arguments are
+/// passed as rvalues; wrap one in std::ref to pass a reference. Name the task with set_name.
 /// Throws: `no_running_loop` outside a running loop.
 template <class F, class... Args>
 requires detail::task_factory<std::decay_t<F>, std::decay_t<Args>...>
 auto spawn(F&& fn, Args&&... args) {
-    return spawn(detail::invoke_in_frame(std::forward<F>(fn), std::forward<Args>(args)...));
+    return spawn(detail::invoke_in_frame<std::decay_t<F>, std::decay_t<Args>...>(
+        std::forward<F>(fn), std::forward<Args>(args)...));
 }
 
 /// The same as spawn. asyncio: `asyncio.create_task`.
