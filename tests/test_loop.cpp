@@ -333,6 +333,18 @@ TEST_CASE("debug mode names a step that holds the loop too long", "[loop]") {
     CHECK(std::count(text.begin(), text.end(), '\n') == 1);
 }
 
+TEST_CASE("debug mode reports a slow callback too", "[loop]") {
+    stderr_capture err;
+    corio::event_loop loop({.debug = true});
+    loop.set_slow_callback_duration(10ms);
+    loop.call_soon([] { std::this_thread::sleep_for(30ms); });
+    loop.call_soon([&] { loop.stop(); });
+    loop.run_forever();
+    const std::string text = err.text();
+    CHECK(text.rfind("corio: a callback held the loop for ", 0) == 0);
+    CHECK(std::count(text.begin(), text.end(), '\n') == 1);
+}
+
 TEST_CASE("CORIO_DEBUG=1 turns debug mode on", "[loop]") {
     ::setenv("CORIO_DEBUG", "1", 1);
     corio::event_loop on;
