@@ -234,10 +234,7 @@ public:
     /// Registers `body` as a new task and schedules its first step.
     template <class T>
     detail::task_ref<detail::task_state<T>> start_task(task<T> body, std::string name) {
-        if (!body.valid())
-            throw std::logic_error("corio: spawn of an empty task (moved from?)");
-        if (body.handle().promise().started())
-            throw std::logic_error("corio: spawn of a task that has already been awaited");
+        detail::check_unstarted(body, "spawn");
         auto owned = std::make_unique<detail::task_state<T>>(std::move(body), std::move(name));
         schedule(owned->frame(), owned.get()); // first: if it throws, the state just goes
         auto* state = owned.release();

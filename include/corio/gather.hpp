@@ -16,7 +16,6 @@
 #include <array>
 #include <exception>
 #include <ranges>
-#include <stdexcept>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -67,15 +66,10 @@ task<R> await_in_task(A awaitable) {
 // Checked before anything is spawned: a bad argument must not leave earlier children running.
 template <class A>
 void check_child(const A& child) {
-    if constexpr (std::is_same_v<A, task<gather_result_t<A>>>) {
-        if (!child.valid())
-            throw std::logic_error("corio: gather of an empty task (moved from?)");
-        if (child.handle().promise().started())
-            throw std::logic_error("corio: gather of a task that has already been awaited");
-    } else if constexpr (std::is_same_v<A, task_handle<gather_result_t<A>>>) {
-        if (!child)
-            throw invalid_state_error("corio: gather of an empty task_handle");
-    }
+    if constexpr (std::is_same_v<A, task<gather_result_t<A>>>)
+        check_unstarted(child, "gather");
+    else if constexpr (std::is_same_v<A, task_handle<gather_result_t<A>>>)
+        (void)child.state(); // throws invalid_state_error for an empty handle
 }
 
 template <class A, class T = gather_result_t<A>>

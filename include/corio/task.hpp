@@ -8,6 +8,7 @@
 #include <exception>
 #include <optional>
 #include <stdexcept>
+#include <string>
 #include <type_traits>
 #include <utility>
 
@@ -250,6 +251,17 @@ task<T> promise<T>::get_return_object() noexcept {
 
 inline task<void> promise<void>::get_return_object() noexcept {
     return task<void>{std::coroutine_handle<promise<void>>::from_promise(*this)};
+}
+
+/// Throws `std::logic_error` when `t` cannot be started as a task of its own: empty, or
+/// already awaited. `use` names the caller ("spawn", "gather") in the message.
+template <class T>
+void check_unstarted(const task<T>& t, const char* use) {
+    if (!t.valid())
+        throw std::logic_error(std::string("corio: ") + use + " of an empty task (moved from?)");
+    if (t.handle().promise().started())
+        throw std::logic_error(std::string("corio: ") + use +
+                               " of a task that has already been awaited");
 }
 
 } // namespace detail

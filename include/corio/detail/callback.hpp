@@ -36,16 +36,11 @@ public:
     void cancel() noexcept {
         const bool was_pending = pending();
         cancelled_ = true;
-        if (was_pending && scheduled()) { // in the timer heap: nothing else refers to it
+        if (was_pending && scheduled()) { // in the timer heap: drop the loop's reference now
             owner_->remove_timer(*this);
-            drop();
+            unlink();
+            release();
         }
-    }
-
-    /// Takes the node out of the loop's hands and drops the loop's reference.
-    void drop() noexcept {
-        unlink();
-        release();
     }
 
     virtual void invoke() = 0;
