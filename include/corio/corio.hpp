@@ -3,6 +3,7 @@
 // Layer L7.
 #pragma once
 
+#include <corio/as_completed.hpp>
 #include <corio/callback_handle.hpp>
 #include <corio/clock.hpp>
 #include <corio/errors.hpp>
@@ -11,8 +12,14 @@
 #include <corio/gather.hpp>
 #include <corio/loop_options.hpp>
 #include <corio/outcome.hpp>
+#include <corio/race.hpp>
 #include <corio/run.hpp>
+#include <corio/shield.hpp>
 #include <corio/spawn.hpp>
 #include <corio/task.hpp>
+#include <corio/task_group.hpp>
 #include <corio/task_handle.hpp>
 #include <corio/time.hpp>
+#include <corio/timeout.hpp>
+#include <corio/wait.hpp>
+#include <corio/with.hpp>

@@ -68,6 +68,7 @@ public:
     /// Repeated until nothing is left: the exception handler or a destroyed frame may queue
     /// more work meanwhile, which is dropped in turn.
     ~event_loop() {
+        closing_ = true;
         do {
             ready_.clear();
             while (detail::callback_node* c = pending_callbacks_.pop_front()) {

@@ -96,13 +96,28 @@ gather_slot_t<Outcomes, T> take_slot(const task_handle<T>& handle) {
     }
 }
 
+template <class... T>
+std::array<task_state_base*, sizeof...(T)> states_of(const std::tuple<task_handle<T>...>& handles) {
+    return std::apply(
+        [](auto&... h) { return std::array<task_state_base*, sizeof...(T)>{&h.state()...}; },
+        handles);
+}
+
+// Spawns every item that is not a handle yet.
+template <class A, class T = gather_result_t<A>>
+std::vector<task_handle<T>> handles_of(std::vector<A> items) {
+    std::vector<task_handle<T>> handles;
+    handles.reserve(items.size());
+    for (A& item : items)
+        handles.push_back(as_handle(std::move(item)));
+    return handles;
+}
+
 template <bool Outcomes, class... A>
 task<std::tuple<gather_slot_t<Outcomes, gather_result_t<A>>...>> gather_each(A... children) {
     std::tuple handles{as_handle(std::move(children))...};
-    auto states = std::apply(
-        [](auto&... h) { return std::array<task_state_base*, sizeof...(A)>{&h.state()...}; },
-        handles);
-    join_awaiter join(states, !Outcomes);
+    auto states = states_of(handles);
+    join_awaiter join(states, Outcomes ? join_mode::all : join_mode::fail_fast);
     if (std::exception_ptr error = co_await join)
         std::rethrow_exception(error);
     co_return std::apply(
@@ -119,15 +134,9 @@ using gather_all_result_t = std::
 
 template <bool Outcomes, class A, class T = gather_result_t<A>>
 task<gather_all_result_t<Outcomes, T>> gather_all(std::vector<A> items) {
-    std::vector<task_handle<T>> handles;
-    handles.reserve(items.size());
-    for (A& item : items)
-        handles.push_back(as_handle(std::move(item)));
-    std::vector<task_state_base*> states;
-    states.reserve(handles.size());
-    for (auto& h : handles)
-        states.push_back(&h.state());
-    join_awaiter join(states, !Outcomes);
+    std::vector<task_handle<T>> handles = handles_of(std::move(items));
+    auto states = states_of(handles);
+    join_awaiter join(states, Outcomes ? join_mode::all : join_mode::fail_fast);
     if (std::exception_ptr error = co_await join)
         std::rethrow_exception(error);
     if constexpr (!std::is_void_v<gather_all_result_t<Outcomes, T>>) {

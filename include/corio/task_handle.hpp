@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 namespace corio {
 namespace detail {
@@ -32,8 +33,9 @@ T result_of(state_for<T>& state) {
 
 // co_await on a handle: waits for the task to finish. Cancelling the awaiting task cancels
 // the awaited one too, as in asyncio; the awaiter then gets the outcome of that task.
+// Shielded (shield()), it stops waiting instead and leaves the task running.
 // It holds its own reference: the handle it came from may be reset while it waits.
-template <class T>
+template <class T, bool Shielded = false>
 class handle_awaiter final : public loop_waiter, public done_listener {
 public:
     explicit handle_awaiter(task_ref<state_for<T>> target)
@@ -54,12 +56,23 @@ public:
         return result_of<T>(*target_);
     }
 
-    bool cancel() noexcept override { return target_->cancel(owner().cancel_message()); }
+    bool cancel() noexcept override {
+        if constexpr (Shielded) {
+            if (target_->done())
+                return false; // its outcome is on the way: the cancellation waits for later
+            unlink();         // from the task's listeners
+            cancelled_ = true;
+            resume_later();
+            return true;
+        } else {
+            return target_->cancel(owner().cancel_message());
+        }
+    }
 
     void task_done(task_state_base&) noexcept override { resume_later(); }
 
     void describe(std::ostream& out) const override {
-        out << "awaiting task '" << target_->name() << "'";
+        out << "awaiting task '" << target_->name() << "'" << (Shielded ? ", shielded" : "");
     }
 
 private:
@@ -150,4 +163,17 @@ private:
     detail::task_ref<detail::state_for<T>> state_;
 };
 
+namespace detail {
+
+/// The states behind `handles`, for the awaiters that listen to many tasks.
+template <class T>
+std::vector<task_state_base*> states_of(const std::vector<task_handle<T>>& handles) {
+    std::vector<task_state_base*> states;
+    states.reserve(handles.size());
+    for (auto& h : handles)
+        states.push_back(&h.state());
+    return states;
+}
+
+} // namespace detail
 } // namespace corio

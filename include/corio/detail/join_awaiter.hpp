@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // corio/detail/join_awaiter.hpp: join_awaiter, which waits for a set of tasks the structured
-// way: the first failure cancels the others, and it resumes only once all of them are done.
-// Layer L5. gather is built on it.
+// way: the first failure (or, for race, the first to finish) cancels the others, and it
+// resumes only once all of them are done.
+// Layer L5. gather and race are built on it.
 #pragma once
 
 #include <corio/errors.hpp>
@@ -20,14 +21,18 @@
 
 namespace corio::detail {
 
+enum class join_mode {
+    all,        // wait for every child; their failures are left for the caller to collect
+    fail_fast,  // the first child to fail cancels the others; its exception is the result
+    first_done, // the first child to finish, however it ends, cancels the others: winner()
+};
+
 class join_awaiter final : public loop_waiter {
 public:
-    /// With `cancel_on_failure` the first child to fail cancels the others and its exception
-    /// is the result; without, children's failures are left for the caller to collect.
-    join_awaiter(std::span<task_state_base* const> children, bool cancel_on_failure)
+    join_awaiter(std::span<task_state_base* const> children, join_mode mode)
         : loop_waiter(running_scheduler()),
           listeners_(std::make_unique<listener[]>(children.size())), count_(children.size()),
-          cancel_on_failure_(cancel_on_failure) {
+          mode_(mode) {
         for (std::size_t i = 0; i < count_; ++i) {
             listeners_[i].self = this;
             listeners_[i].child = children[i];
@@ -52,12 +57,15 @@ public:
         wait();
     }
 
-    /// The first failure (a child's exception when cancel_on_failure, or cancelled_error when
-    /// the awaiting task was cancelled first), or null.
+    /// The first failure (a child's exception when failing fast, or cancelled_error when the
+    /// awaiting task was cancelled first), or null.
     std::exception_ptr await_resume() {
         resumed();
         return first_error_;
     }
+
+    /// In first_done mode, the index of the child that finished first.
+    [[nodiscard]] std::size_t winner() const noexcept { return winner_; }
 
     // Cancelling the awaiter cancels every child, then still waits for all of them.
     bool cancel() noexcept override {
@@ -70,7 +78,8 @@ public:
     }
 
     void describe(std::ostream& out) const override {
-        out << "gather of " << count_ << " tasks, " << pending_ << " pending:";
+        out << (mode_ == join_mode::first_done ? "race of " : "gather of ") << count_ << " tasks, "
+            << pending_ << " pending:";
         for (std::size_t i = 0; i < count_; ++i)
             if (!listeners_[i].child->done())
                 out << " '" << listeners_[i].child->name() << "'";
@@ -93,10 +102,21 @@ private:
     // Every child's exception counts as retrieved: the first is rethrown, the others are the
     // fallout of the cancellation it caused (asyncio's gather looks at each too).
     void note_outcome(task_state_base& child) noexcept {
-        if (child.retrieve() && cancel_on_failure_ && !first_error_) {
+        const bool failed = child.retrieve() != nullptr;
+        if (mode_ == join_mode::first_done && winner_ == no_winner) {
+            winner_ = index_of(child);
+            cancel_children({});
+        } else if (mode_ == join_mode::fail_fast && failed && !first_error_) {
             first_error_ = child.exception();
             cancel_children({});
         }
+    }
+
+    std::size_t index_of(const task_state_base& child) const noexcept {
+        std::size_t i = 0;
+        while (listeners_[i].child != &child)
+            ++i;
+        return i;
     }
 
     void cancel_children(std::string_view message) noexcept {
@@ -105,8 +125,11 @@ private:
     }
 
     std::unique_ptr<listener[]> listeners_;
+    static constexpr std::size_t no_winner = static_cast<std::size_t>(-1);
+
     std::size_t count_;
-    bool cancel_on_failure_;
+    join_mode mode_;
+    std::size_t winner_ = no_winner;
     std::size_t pending_ = 0;
     std::exception_ptr first_error_;
 };

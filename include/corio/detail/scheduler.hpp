@@ -43,6 +43,9 @@ public:
         return virtual_time_ ? virtual_now_ : clock::now();
     }
 
+    /// True once the loop is being destroyed: frames of unfinished tasks are being dropped.
+    [[nodiscard]] bool closing() const noexcept { return closing_; }
+
     void add_timer(timer_node& node, clock::time_point deadline) { timers_.push(node, deadline); }
     void remove_timer(timer_node& node) noexcept { timers_.erase(node); }
 
@@ -62,6 +65,7 @@ protected:
     // A test loop's time stands still while work is ready and jumps to the next timer when
     // the loop would otherwise wait for it, so an hour of sleeps passes in microseconds.
     bool virtual_time_ = false;
+    bool closing_ = false;
     clock::time_point virtual_now_{};
 };
 
