@@ -54,10 +54,12 @@ struct body_call<B, R> {
     using type = std::invoke_result_t<B&>;
 };
 
+// A body is called with the entered value (or nothing) and returns an awaitable.
 template <class B, class R>
-concept body_invocable = (std::is_void_v<enter_result_t<R>> && std::invocable<B&>) ||
-                         (!std::is_void_v<enter_result_t<R>> &&
-                          std::invocable<B&, entered_ref_t<R>>);
+concept scope_body = ((std::is_void_v<enter_result_t<R>> && std::invocable<B&>) ||
+                      (!std::is_void_v<enter_result_t<R>> &&
+                       std::invocable<B&, entered_ref_t<R>>)) &&
+                     awaitable<typename body_call<B, R>::type>;
 
 template <class B, class R>
 using body_result_t = std::remove_cvref_t<await_result_t<typename body_call<B, R>::type>>;
@@ -162,7 +164,7 @@ concept storable_resource = std::is_lvalue_reference_v<R> || std::move_construct
 /// and sees `cancelled_error`.
 template <class Resource, class Body>
 requires async_resource<std::remove_reference_t<Resource>> && detail::storable_resource<Resource> &&
-    detail::body_invocable<std::decay_t<Body>, std::remove_reference_t<Resource>>
+    detail::scope_body<std::decay_t<Body>, std::remove_reference_t<Resource>>
 [[nodiscard]] auto with(Resource&& resource, Body&& body) {
     return detail::with_scope<Resource, std::decay_t<Body>>(std::forward<Resource>(resource),
                                                             std::forward<Body>(body));
