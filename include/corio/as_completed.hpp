@@ -48,7 +48,10 @@ public:
             : loop_waiter(*tracker.loop_), tracker_(&tracker) {}
 
         bool await_ready() const noexcept {
-            return !tracker_->finished_.empty() || tracker_->handed_out_ == tracker_->count_;
+            // A waiter woken but not resumed yet still owns the next task: a second caller
+            // must not take it (await_suspend then throws).
+            return tracker_->waiting_ == nullptr &&
+                   (!tracker_->finished_.empty() || tracker_->handed_out_ == tracker_->count_);
         }
 
         void await_suspend(std::coroutine_handle<> frame) {
@@ -61,6 +64,10 @@ public:
 
         /// The index of the next task to finish; std::nullopt when every one was handed out.
         std::optional<std::size_t> next_index() {
+            if (tracker_->waiting_ == this) { // woken by arrived(): no longer waiting
+                tracker_->waiting_ = nullptr;
+                tracker_->woken_ = false;
+            }
             resumed();
             listener* l = tracker_->finished_.pop_front();
             if (l == nullptr)
@@ -70,7 +77,7 @@ public:
         }
 
         bool cancel() noexcept override {
-            if (tracker_->waiting_ != this)
+            if (tracker_->waiting_ != this || tracker_->woken_)
                 return false; // a task finished for it: take it, the cancellation comes later
             tracker_->waiting_ = nullptr;
             cancelled_ = true;
@@ -103,8 +110,10 @@ private:
 
     void arrived(listener& l) noexcept {
         finished_.push_back(l); // the task already unlinked it from its own list
-        if (waiting_ != nullptr)
-            std::exchange(waiting_, nullptr)->wake();
+        if (waiting_ != nullptr && !woken_) {
+            woken_ = true; // waiting_ stays set until it resumes and takes its task
+            waiting_->wake();
+        }
     }
 
     scheduler* loop_;
@@ -113,6 +122,7 @@ private:
     std::size_t handed_out_ = 0;
     intrusive_list<listener> finished_;
     next_awaiter* waiting_ = nullptr;
+    bool woken_ = false; // waiting_ was woken and has not resumed yet
 };
 
 } // namespace detail

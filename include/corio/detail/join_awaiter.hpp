@@ -105,7 +105,8 @@ private:
         const bool failed = child.retrieve() != nullptr;
         if (mode_ == join_mode::first_done && winner_ == no_winner) {
             winner_ = index_of(child);
-            cancel_children({});
+            if (!first_error_)       // else the awaiter's cancellation already cancelled them all:
+                cancel_children({}); // a second request would cut their clean-up short
         } else if (mode_ == join_mode::fail_fast && failed && !first_error_) {
             first_error_ = child.exception();
             cancel_children({});
