@@ -4,16 +4,22 @@
 #pragma once
 
 #include <corio/as_completed.hpp>
+#include <corio/barrier.hpp>
 #include <corio/callback_handle.hpp>
 #include <corio/clock.hpp>
+#include <corio/condition.hpp>
 #include <corio/errors.hpp>
+#include <corio/event.hpp>
 #include <corio/event_loop.hpp>
 #include <corio/exception_context.hpp>
 #include <corio/gather.hpp>
+#include <corio/lock.hpp>
 #include <corio/loop_options.hpp>
 #include <corio/outcome.hpp>
+#include <corio/queue.hpp>
 #include <corio/race.hpp>
 #include <corio/run.hpp>
+#include <corio/semaphore.hpp>
 #include <corio/shield.hpp>
 #include <corio/spawn.hpp>
 #include <corio/task.hpp>

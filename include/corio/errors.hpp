@@ -87,6 +87,14 @@ public:
     queue_shut_down() : std::runtime_error("corio: queue is shut down") {}
 };
 
+/// A barrier was aborted or reset while the task waited on it, or is broken when the task
+/// arrives. asyncio: `BrokenBarrierError` (a RuntimeError).
+class broken_barrier_error : public std::runtime_error {
+public:
+    broken_barrier_error() : std::runtime_error("corio: barrier is broken") {}
+    using std::runtime_error::runtime_error;
+};
+
 /// The stream ended before the requested bytes arrived; `partial()` holds what did.
 /// asyncio: `IncompleteReadError`.
 class incomplete_read_error : public std::runtime_error {

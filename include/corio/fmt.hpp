@@ -49,6 +49,8 @@ inline constexpr std::string_view error_name<queue_empty> = "queue_empty";
 template <>
 inline constexpr std::string_view error_name<queue_shut_down> = "queue_shut_down";
 template <>
+inline constexpr std::string_view error_name<broken_barrier_error> = "broken_barrier_error";
+template <>
 inline constexpr std::string_view error_name<incomplete_read_error> = "incomplete_read_error";
 template <>
 inline constexpr std::string_view error_name<limit_overrun_error> = "limit_overrun_error";
