@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // queue, lifo_queue, priority_queue: order, bounded puts, fairness, hand-off on cancellation,
 // task_done and join, shutdown, move-only items.
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <sstream>
@@ -152,8 +153,8 @@ TEST_CASE("queue: waiting getters are served in arrival order", "[queue]") {
         q.put_nowait(1);
         co_await q.put(2);
         q.put_nowait(3);
-        // The items went to the getters, not into the queue: a newcomer finds it empty.
-        CHECK(q.empty());
+        // The items are promised to the getters: a newcomer cannot take them.
+        CHECK(q.qsize() == 3);
         CHECK_THROWS_AS(q.get_nowait(), corio::queue_empty);
         co_await corio::gather(a, b, c);
         CHECK(trace == "a1b2c3");
@@ -176,7 +177,7 @@ TEST_CASE("queue: a getter cancelled in the step it was handed an item passes it
         CHECK(from_b == 42);
         CHECK(q.empty());
 
-        // Nobody behind: the item goes back to the front of the queue.
+        // Nobody behind: the item stays in the queue, in its place.
         auto c = corio::spawn([&]() -> corio::task<int> { co_return co_await q.get(); });
         co_await settle();
         q.put_nowait(1); // to c
@@ -195,7 +196,7 @@ TEST_CASE("queue: a getter cancelled in the step it was handed an item passes it
     corio::run(body());
 }
 
-TEST_CASE("queue: an item given back by a cancelled getter keeps its place in every kind",
+TEST_CASE("queue: an item promised to a cancelled getter keeps its place in every kind",
           "[queue]") {
     auto body = []() -> corio::task<> {
         corio::lifo_queue<int> s;
@@ -206,7 +207,7 @@ TEST_CASE("queue: an item given back by a cancelled getter keeps its place in ev
         a.cancel();
         bool ac = co_await ended_cancelled(a);
         CHECK(ac);
-        CHECK(drain(s) == std::vector<int>{1, 2}); // 1 went back on top
+        CHECK(drain(s) == std::vector<int>{2, 1});
 
         corio::priority_queue<int> p;
         auto b = corio::spawn([&]() -> corio::task<int> { co_return co_await p.get(); });
@@ -342,6 +343,23 @@ TEST_CASE("queue: shutdown(immediate) drops the items and releases join", "[queu
         CHECK(joined);
         CHECK_THROWS_AS(q.task_done(), corio::invalid_state_error);
 
+        // A get promised an item that shutdown(true) drops gets queue_shut_down.
+        corio::queue<int> d;
+        auto promised = corio::spawn([&]() -> corio::task<int> { co_return co_await d.get(); });
+        co_await settle();
+        d.put_nowait(1);
+        d.shutdown(true);
+        bool promised_shut = co_await ended_shut_down(promised);
+        CHECK(promised_shut);
+        // Without immediate, it still gets its item.
+        corio::queue<int> k;
+        auto kept = corio::spawn([&]() -> corio::task<int> { co_return co_await k.get(); });
+        co_await settle();
+        k.put_nowait(5);
+        k.shutdown();
+        int five = co_await kept;
+        CHECK(five == 5);
+
         // Nothing unfinished after the drop: join returns at once.
         corio::queue<int> r;
         r.put_nowait(1);
@@ -409,6 +427,81 @@ TEST_CASE("queue: dump_tasks says what a waiter waits for", "[queue]") {
         e.put_nowait(1);
         co_await p;
         co_await g;
+    };
+    corio::run(body());
+}
+
+TEST_CASE("queue: getters and putters cancelled in the step they were served lose and "
+          "duplicate nothing",
+          "[queue]") {
+    constexpr int n = 400;
+    auto body = []() -> corio::task<> {
+        // n getters wait; n items arrive; every third getter is cancelled before it runs.
+        corio::queue<int> q;
+        std::vector<corio::task_handle<int>> getters;
+        for (int i = 0; i < n; ++i)
+            getters.push_back(
+                corio::spawn([&]() -> corio::task<int> { co_return co_await q.get(); }));
+        co_await settle();
+        for (int i = 0; i < n; ++i)
+            q.put_nowait(i);
+        for (int i = 0; i < n; i += 3)
+            getters[static_cast<std::size_t>(i)].cancel();
+        std::vector<int> seen;
+        int cancelled = 0;
+        for (auto& g : getters) {
+            try {
+                seen.push_back(co_await g);
+            } catch (const corio::cancelled_error&) {
+                ++cancelled;
+            }
+        }
+        CHECK(cancelled == (n + 2) / 3);
+        for (int v : drain(q))
+            seen.push_back(v);
+        // Every item exactly once; those the surviving getters took, in order.
+        std::vector<int> sorted = seen;
+        std::sort(sorted.begin(), sorted.end());
+        std::vector<int> all(n);
+        for (int i = 0; i < n; ++i)
+            all[static_cast<std::size_t>(i)] = i;
+        CHECK(sorted == all);
+        CHECK(std::is_sorted(seen.begin(), seen.begin() + (n - cancelled)));
+
+        // n putters wait on a full queue of size 1; as slots free, every third is cancelled.
+        corio::queue<int> p(1);
+        p.put_nowait(-1);
+        std::vector<corio::task_handle<>> putters;
+        for (int i = 0; i < n; ++i)
+            putters.push_back(corio::spawn([&p, i]() -> corio::task<> { co_await p.put(i); }));
+        co_await settle();
+        std::vector<int> got;
+        std::size_t next = 0; // the put the slot freed by get_nowait() is promised to
+        while (next < n) {
+            got.push_back(p.get_nowait());
+            if (next % 3 == 0) {
+                putters[next].cancel(); // before it runs: the slot passes to the next put
+                ++next;
+            }
+            ++next;
+            co_await settle();
+        }
+        while (!p.empty())
+            got.push_back(p.get_nowait());
+        std::vector<int> expected{-1};
+        for (int i = 0; i < n; ++i) {
+            bool c = false;
+            try {
+                co_await putters[static_cast<std::size_t>(i)];
+            } catch (const corio::cancelled_error&) {
+                c = true;
+            }
+            CHECK(c == (i % 3 == 0));
+            if (!c)
+                expected.push_back(i);
+        }
+        // Every put that was not cancelled inserted its item once, in order; no other did.
+        CHECK(got == expected);
     };
     corio::run(body());
 }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // event, lock, semaphore, condition, barrier: FIFO order, hand-off on cancellation, errors,
 // and a cancellation storm over every primitive.
+#include <corio/fmt.hpp>
+
 #include <memory>
 #include <sstream>
 #include <stdexcept>
@@ -659,10 +661,75 @@ TEST_CASE("barrier: a cancelled waiter no longer counts as arrived", "[sync][bar
     corio::run(body());
 }
 
-TEST_CASE("broken_barrier_error is a std::runtime_error", "[sync][barrier]") {
+TEST_CASE("broken_barrier_error is a std::runtime_error with a name for fmt", "[sync][barrier]") {
     corio::broken_barrier_error e;
     const std::runtime_error& base = e;
     CHECK(std::string(base.what()) == "corio: barrier is broken");
+    CHECK(fmt::format("{}", e) == "broken_barrier_error: corio: barrier is broken");
+}
+
+TEST_CASE("lock and semaphore: many waiters cancelled in the step they were served",
+          "[sync][storm]") {
+    constexpr int n = 300;
+    corio::lock l;
+    corio::semaphore sem(0);
+    std::vector<int> lock_order;
+    std::vector<int> sem_order;
+    auto body = [&]() -> corio::task<> {
+        co_await l.acquire();
+        std::vector<corio::task_handle<>> lockers;
+        std::vector<corio::task_handle<>> takers;
+        for (int i = 0; i < n; ++i) {
+            lockers.push_back(corio::spawn([&l, &lock_order, i]() -> corio::task<> {
+                co_await l.acquire();
+                lock_order.push_back(i);
+                co_await corio::sleep(0s);
+                l.release();
+            }));
+            takers.push_back(corio::spawn([&sem, &sem_order, i]() -> corio::task<> {
+                co_await sem.acquire();
+                sem_order.push_back(i);
+            }));
+        }
+        co_await corio::sleep(0s);
+        l.release(); // to locker 0, cancelled at once: the lock passes to 1
+        lockers[0].cancel();
+        for (std::size_t i = 0; i < n; i += 2) {
+            sem.release(); // to taker i, cancelled at once: the permit passes to i + 1
+            takers[i].cancel();
+        }
+        for (std::size_t i = 3; i < n; i += 3)
+            lockers[i].cancel(); // still queued: each leaves the queue
+        std::vector<int> expected_lock;
+        for (int i = 0; i < n; ++i) {
+            bool c = false;
+            try {
+                co_await lockers[static_cast<std::size_t>(i)];
+            } catch (const corio::cancelled_error&) {
+                c = true;
+            }
+            CHECK(c == (i % 3 == 0));
+            if (!c)
+                expected_lock.push_back(i);
+        }
+        CHECK(lock_order == expected_lock);
+        CHECK_FALSE(l.locked());
+        std::vector<int> expected_sem;
+        for (int i = 0; i < n; ++i) {
+            bool c = false;
+            try {
+                co_await takers[static_cast<std::size_t>(i)];
+            } catch (const corio::cancelled_error&) {
+                c = true;
+            }
+            CHECK(c == (i % 2 == 0));
+            if (!c)
+                expected_sem.push_back(i);
+        }
+        CHECK(sem_order == expected_sem);
+        CHECK(sem.value() == 0);
+    };
+    corio::run(body());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -24,9 +24,7 @@
 namespace corio {
 namespace detail {
 
-// The three orders. Each has push (a new item), take (the next item out) and put_back (an
-// item taken, then returned by a getter cancelled before it ran: it goes where take() will
-// find it first).
+// The three orders. Each has push (a new item) and take (the next item out).
 
 template <class T>
 class fifo_store {
@@ -37,7 +35,6 @@ public:
         items_.pop_front();
         return item;
     }
-    void put_back(T&& item) { items_.push_front(std::move(item)); }
     [[nodiscard]] std::size_t size() const noexcept { return items_.size(); }
     [[nodiscard]] bool empty() const noexcept { return items_.empty(); }
 
@@ -54,7 +51,6 @@ public:
         items_.pop_back();
         return item;
     }
-    void put_back(T&& item) { push(std::move(item)); }
     [[nodiscard]] std::size_t size() const noexcept { return items_.size(); }
     [[nodiscard]] bool empty() const noexcept { return items_.empty(); }
 
@@ -78,7 +74,6 @@ public:
         items_.pop_back();
         return item;
     }
-    void put_back(T&& item) { push(std::move(item)); }
     [[nodiscard]] std::size_t size() const noexcept { return items_.size(); }
     [[nodiscard]] bool empty() const noexcept { return items_.empty(); }
 
@@ -106,25 +101,19 @@ public:
 
     bool await_ready();
     void await_suspend(std::coroutine_handle<> frame);
-    T await_resume() {
-        resumed();
-        if (shut_down_)
-            throw queue_shut_down();
-        T item = std::move(*item_);
-        item_.reset();
-        return item;
-    }
+    T await_resume();
 
     void describe(std::ostream& out) const override { describe_as(out, "queue.get"); }
 
 private:
     friend class basic_queue<T, Store>;
 
-    // Handed an item, then cancelled before it ran: the item goes back, first in line.
+    // Promised an item, then cancelled before it ran: the promise goes to the next getter and
+    // the item stays where it is in the queue.
     bool give_back() noexcept override;
 
     basic_queue<T, Store>* q_;
-    std::optional<T> item_;
+    std::optional<T> item_; // taken without suspending
     bool shut_down_ = false;
 };
 
@@ -145,8 +134,8 @@ public:
 private:
     friend class basic_queue<T, Store>;
 
-    // Granted a free slot, then cancelled before it ran: the item is not inserted and the
-    // slot goes to the next putter.
+    // Promised a free slot, then cancelled before it ran: the item is not inserted and the
+    // slot goes to the next put.
     bool give_back() noexcept override;
 
     basic_queue<T, Store>* q_;
@@ -180,10 +169,12 @@ private:
 /// What queue, lifo_queue and priority_queue share; `Store` decides the order.
 /// asyncio: `asyncio.Queue` and its subclasses, with 3.13's shutdown().
 ///
-/// FIFO-fair and hand-off based: put() hands its item directly to the longest-waiting getter,
-/// and get() on a full queue grants the freed slot to the longest-waiting putter, so a
-/// newcomer never overtakes a waiting task and an item is never lost between them.
-/// Getters only wait while the queue is empty; putters only while it is full.
+/// FIFO-fair by promises: put() promises its item to the longest-waiting getter, and get()
+/// on a full queue promises the freed slot to the longest-waiting putter. A promised item
+/// stays in the queue until its getter runs (so qsize() counts it, as in asyncio) but no
+/// newcomer can take it, and a promised slot cannot be filled by another put. A newcomer
+/// therefore never overtakes a waiting task, and a waiter cancelled after it was promised
+/// something but before it ran passes the promise on: no item is lost, duplicated or moved.
 /// Thread safety: loop thread only. A queue must outlive the tasks waiting on it.
 template <class T, class Store>
 class basic_queue {
@@ -197,22 +188,23 @@ public:
     basic_queue& operator=(const basic_queue&) = delete;
 
     /// Puts an item, waiting while the queue is full. asyncio: `await Queue.put(item)`.
-    /// Cancellation: a waiting put leaves the queue and gets `cancelled_error`; the item is
-    /// not inserted (it is destroyed with the awaiter). That holds too when the put was
-    /// granted a free slot but cancelled before it ran: the slot goes to the next putter.
-    /// A put that throws cancelled_error never inserted its item.
-    /// Throws: `queue_shut_down` after shutdown(), also for a put waiting when it happens;
+    /// Cancellation: a waiting put leaves the queue and gets `cancelled_error`; its item is
+    /// not inserted (it is destroyed with the awaiter). The same when the put was promised a
+    /// free slot but was cancelled before it ran (asyncio does the same): the slot goes to
+    /// the next waiting put. A put that throws never inserted its item.
+    /// Throws: `queue_shut_down` after shutdown(), also to a put waiting when it happens;
     /// `no_running_loop` outside a running loop.
     [[nodiscard]] queue_put_waiter<T, Store> put(T item) {
         return queue_put_waiter<T, Store>(*this, std::move(item));
     }
 
-    /// Takes the next item, waiting while the queue is empty. asyncio: `await Queue.get()`.
-    /// Cancellation: a waiting get leaves the queue and gets `cancelled_error`. A get handed
-    /// an item but cancelled before it ran gives the item back: to the next waiting getter,
-    /// or to the queue where it is taken first; nothing is lost or duplicated.
-    /// Throws: `queue_shut_down` when the queue is shut down and empty (a getter waiting
-    /// when shutdown() happens gets it too); `no_running_loop` outside a running loop.
+    /// Takes the next item, waiting while there is none. asyncio: `await Queue.get()`.
+    /// Cancellation: a waiting get leaves the queue and gets `cancelled_error`. A get promised
+    /// an item but cancelled before it ran passes the promise to the next waiting get; the
+    /// item stays in the queue, in its place.
+    /// Throws: `queue_shut_down` when the queue is shut down and has no item for this get (a
+    /// get waiting when shutdown() happens gets it too, and so does one promised an item that
+    /// shutdown(true) dropped); `no_running_loop` outside a running loop.
     [[nodiscard]] queue_get_waiter<T, Store> get() { return queue_get_waiter<T, Store>(*this); }
 
     /// Puts an item without waiting. asyncio: `Queue.put_nowait(item)`.
@@ -226,9 +218,12 @@ public:
     }
 
     /// Takes the next item without waiting. asyncio: `Queue.get_nowait()`.
-    /// Throws: `queue_shut_down` when empty and shut down; `queue_empty` when empty.
+    /// Unlike asyncio, it does not take an item promised to a waiting get() that has not run
+    /// yet: it throws `queue_empty` then, though qsize() counts that item.
+    /// Throws: `queue_shut_down` when there is no item and the queue is shut down;
+    /// `queue_empty` when there is no item.
     T get_nowait() {
-        if (store_.empty()) {
+        if (!available() || !getters_.empty()) {
             if (shut_down_)
                 throw queue_shut_down();
             throw queue_empty();
@@ -236,14 +231,17 @@ public:
         return take();
     }
 
-    /// Items in the queue (not those already handed to a getter). asyncio: `Queue.qsize()`.
+    /// Items in the queue, those promised to a get() that has not run yet included.
+    /// asyncio: `Queue.qsize()`.
     [[nodiscard]] std::size_t qsize() const noexcept { return store_.size(); }
+    /// asyncio: `Queue.empty()`.
     [[nodiscard]] bool empty() const noexcept { return store_.empty(); }
-    /// True when a put would wait; never for an unbounded queue. A slot granted to a putter
-    /// that has not run yet counts as taken.
+    /// True when a put would wait; never for an unbounded queue. A slot promised to a put
+    /// that has not run yet counts as taken. asyncio: `Queue.full()`.
     [[nodiscard]] bool full() const noexcept {
         return maxsize_ > 0 && store_.size() + reserved_ >= maxsize_;
     }
+    /// 0 for an unbounded queue. asyncio: `Queue.maxsize`.
     [[nodiscard]] std::size_t maxsize() const noexcept { return maxsize_; }
 
     /// Marks one item taken by get() as processed; when every item put has been marked,
@@ -265,16 +263,15 @@ public:
     /// Throws: `no_running_loop` outside a running loop.
     [[nodiscard]] queue_join_waiter<T, Store> join() { return queue_join_waiter<T, Store>(*this); }
 
-    /// Shuts the queue down (asyncio 3.13 `Queue.shutdown(immediate)`): put() and
-    /// put_nowait() throw `queue_shut_down` from now on, and waiting putters get it too.
-    /// Getters still take the items left, then get `queue_shut_down`; waiting getters get it
-    /// at once. With `immediate`, the items left are dropped and the unfinished count drops
-    /// by as many (so join() may return), and every getter gets `queue_shut_down`. An item
-    /// already handed to a getter that has not run yet is still delivered.
+    /// Shuts the queue down, as asyncio 3.13's `Queue.shutdown(immediate)`: put() and
+    /// put_nowait() throw `queue_shut_down` from now on, and so do the puts waiting. get()
+    /// still takes the items left, then throws `queue_shut_down`; the gets waiting (there are
+    /// only when no item is left for them) throw it at once. With `immediate`, the items left
+    /// are dropped, promised ones included, and the count of unfinished items drops by as
+    /// many (so join() may return): every get then throws `queue_shut_down`.
     void shutdown(bool immediate = false) {
         shut_down_ = true;
         if (immediate) {
-            immediate_ = true;
             while (!store_.empty()) {
                 (void)store_.take();
                 if (unfinished_ > 0)
@@ -301,41 +298,34 @@ private:
     friend class queue_put_waiter<T, Store>;
     friend class queue_join_waiter<T, Store>;
 
-    // An item enters: to the first waiting getter, else into the store.
+    // Items no get() has been promised.
+    [[nodiscard]] bool available() const noexcept { return store_.size() > promised_; }
+
+    // An item enters the queue; the first waiting get is promised it.
     void accept(T&& item) {
+        store_.push(std::move(item));
         ++unfinished_;
-        if (queue_get_waiter<T, Store>* g = getters_.pop_front()) {
-            g->item_.emplace(std::move(item));
-            g->grant();
-        } else {
-            store_.push(std::move(item));
-        }
+        promise_getters();
     }
 
+    // An item leaves; the slot it frees is promised to the first waiting put.
     T take() {
         T item = store_.take();
-        grant_putters();
+        promise_putters();
         return item;
     }
 
-    // Free slots go to waiting putters, each granted one it alone may fill.
-    void grant_putters() noexcept {
-        while (!shut_down_ && !putters_.empty() && !full()) {
-            ++reserved_;
-            putters_.pop_front()->grant();
+    void promise_getters() noexcept {
+        while (!getters_.empty() && available()) {
+            ++promised_;
+            getters_.pop_front()->grant();
         }
     }
 
-    // An item a cancelled getter got but never returned.
-    void put_back(T&& item) {
-        if (queue_get_waiter<T, Store>* g = getters_.pop_front()) {
-            g->item_.emplace(std::move(item));
-            g->grant();
-        } else if (immediate_) {
-            if (unfinished_ > 0 && --unfinished_ == 0)
-                wake_joiners();
-        } else {
-            store_.put_back(std::move(item));
+    void promise_putters() noexcept {
+        while (!shut_down_ && !putters_.empty() && !full()) {
+            ++reserved_;
+            putters_.pop_front()->grant();
         }
     }
 
@@ -346,21 +336,22 @@ private:
 
     Store store_;
     std::size_t maxsize_;
-    std::size_t reserved_ = 0;   // slots granted to putters that have not run yet
+    std::size_t promised_ = 0;   // items promised to gets that have not run yet
+    std::size_t reserved_ = 0;   // slots promised to puts that have not run yet
     std::size_t unfinished_ = 0; // items put and not yet marked by task_done()
     wait_queue<queue_get_waiter<T, Store>> getters_;
     wait_queue<queue_put_waiter<T, Store>> putters_;
     wait_queue<queue_join_waiter<T, Store>> joiners_;
     bool shut_down_ = false;
-    bool immediate_ = false;
 };
 
 template <class T, class Store>
 bool queue_get_waiter<T, Store>::await_ready() {
-    if (!q_->store_.empty()) {
+    if (q_->available() && q_->getters_.empty()) {
         item_.emplace(q_->take());
         return true;
     }
+    // Shut down: no put will come, and every item left is promised to an earlier get.
     if (q_->shut_down_)
         throw queue_shut_down();
     return false;
@@ -374,10 +365,27 @@ void queue_get_waiter<T, Store>::await_suspend(std::coroutine_handle<> frame) {
 }
 
 template <class T, class Store>
-bool queue_get_waiter<T, Store>::give_back() noexcept {
+T queue_get_waiter<T, Store>::await_resume() {
+    resumed();
     if (item_) {
-        q_->put_back(std::move(*item_));
+        T item = std::move(*item_);
         item_.reset();
+        return item;
+    }
+    if (shut_down_)
+        throw queue_shut_down();
+    // Promised an item: it is still in the queue unless shutdown(true) dropped it.
+    --q_->promised_;
+    if (q_->store_.empty())
+        throw queue_shut_down();
+    return q_->take();
+}
+
+template <class T, class Store>
+bool queue_get_waiter<T, Store>::give_back() noexcept {
+    if (!shut_down_) {
+        --q_->promised_;
+        q_->promise_getters();
     }
     return true;
 }
@@ -407,7 +415,7 @@ void queue_put_waiter<T, Store>::await_resume() {
         return;
     if (shut_down_)
         throw queue_shut_down();
-    // Granted a slot: fill it, unless the queue was shut down since.
+    // Promised a slot: fill it, unless the queue was shut down since.
     --q_->reserved_;
     if (q_->shut_down_)
         throw queue_shut_down();
@@ -419,7 +427,7 @@ template <class T, class Store>
 bool queue_put_waiter<T, Store>::give_back() noexcept {
     if (!shut_down_) {
         --q_->reserved_;
-        q_->grant_putters();
+        q_->promise_putters();
     }
     return true;
 }
