@@ -321,6 +321,58 @@ TEST_CASE("lock: dump_tasks says what a waiter waits for", "[sync][lock]") {
     corio::run(body());
 }
 
+TEST_CASE("every primitive's waiter describes itself in dump_tasks", "[sync]") {
+    corio::event ev;
+    corio::semaphore sem(0);
+    corio::lock cl;
+    corio::condition cond(cl);
+    corio::barrier bar(3);
+    auto body = [&]() -> corio::task<> {
+        auto e = corio::spawn([&]() -> corio::task<> { co_await ev.wait(); });
+        auto s = corio::spawn([&]() -> corio::task<> { co_await sem.acquire(); });
+        auto c = corio::spawn([&]() -> corio::task<> {
+            auto g = co_await cl.scoped();
+            co_await cond.wait();
+        });
+        auto b = corio::spawn([&]() -> corio::task<> { (void)co_await bar.wait(); });
+        co_await settle();
+        std::ostringstream dump;
+        corio::dump_tasks(dump);
+        const std::string text = dump.str();
+        CHECK_THAT(text, Catch::Contains("event.wait, 0 waiters ahead"));
+        CHECK_THAT(text, Catch::Contains("semaphore.acquire, 0 waiters ahead"));
+        CHECK_THAT(text, Catch::Contains("condition.wait, 0 waiters ahead"));
+        CHECK_THAT(text, Catch::Contains("barrier.wait, 0 waiters ahead"));
+        ev.set();
+        sem.release();
+        co_await cl.acquire();
+        cond.notify();
+        cl.release();
+        bar.abort();
+        co_await corio::gather(e, s, c);
+        CHECK_THROWS_AS(co_await b, corio::broken_barrier_error);
+    };
+    corio::run(body());
+}
+
+TEST_CASE("the primitives' awaitables can be passed to gather", "[sync]") {
+    corio::event ev;
+    corio::lock l;
+    corio::semaphore sem(1);
+    auto setter = [&]() -> corio::task<> {
+        co_await corio::sleep(0s);
+        ev.set();
+    };
+    auto body = [&]() -> corio::task<> {
+        co_await corio::gather(ev.wait(), ev.wait(), setter(), l.acquire(), sem.acquire());
+        CHECK(l.locked());
+        CHECK(sem.locked());
+        l.release();
+        sem.release();
+    };
+    corio::run(body());
+}
+
 // ---------------------------------------------------------------------------------------------
 // semaphore
 

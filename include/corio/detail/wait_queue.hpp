@@ -14,7 +14,9 @@
 //   it got to the next waiter (or back to the primitive) and resumes with cancelled_error, as
 //   asyncio's Lock does; a waiter with nothing to give back (event, barrier, join) keeps its
 //   result and the cancellation is delivered at the task's next suspension, corio's rule;
-// - a waiter destroyed while linked (its frame destroyed) unlinks itself.
+// - a waiter destroyed while linked (its frame destroyed) unlinks itself. One destroyed after it
+//   was granted but before it ran (only a closing loop destroys such frames) gives nothing
+//   back: the primitive may be gone already.
 #pragma once
 
 #include <corio/detail/intrusive_list.hpp>
