@@ -171,8 +171,8 @@ private:
 ///
 /// FIFO-fair by promises: put() promises its item to the longest-waiting getter, and get()
 /// on a full queue promises the freed slot to the longest-waiting putter. A promised item
-/// stays in the queue until its getter runs (so qsize() counts it, as in asyncio) but no
-/// newcomer can take it, and a promised slot cannot be filled by another put. A newcomer
+/// stays in the queue until its getter runs, but it is that getter's: qsize() and empty()
+/// leave it out and no newcomer can take it; a promised slot cannot be filled by another put. A newcomer
 /// therefore never overtakes a waiting task, and a waiter cancelled after it was promised
 /// something but before it ran passes the promise on: no item is lost, duplicated or moved.
 /// Thread safety: loop thread only. A queue must outlive the tasks waiting on it.
@@ -219,7 +219,7 @@ public:
 
     /// Takes the next item without waiting. asyncio: `Queue.get_nowait()`.
     /// Unlike asyncio, it does not take an item promised to a waiting get() that has not run
-    /// yet: it throws `queue_empty` then, though qsize() counts that item.
+    /// yet (that item is not counted by qsize()).
     /// Throws: `queue_shut_down` when there is no item and the queue is shut down;
     /// `queue_empty` when there is no item.
     T get_nowait() {
@@ -231,11 +231,12 @@ public:
         return take();
     }
 
-    /// Items in the queue, those promised to a get() that has not run yet included.
-    /// asyncio: `Queue.qsize()`.
-    [[nodiscard]] std::size_t qsize() const noexcept { return store_.size(); }
+    /// Items a get could take now: those promised to a get() that has not run yet are
+    /// already that get's. asyncio: `Queue.qsize()`.
+    [[nodiscard]] std::size_t qsize() const noexcept { return store_.size() - promised_; }
+    /// True when qsize() is 0: `if (!q.empty()) q.get_nowait();` never throws.
     /// asyncio: `Queue.empty()`.
-    [[nodiscard]] bool empty() const noexcept { return store_.empty(); }
+    [[nodiscard]] bool empty() const noexcept { return !available(); }
     /// True when a put would wait; never for an unbounded queue. A slot promised to a put
     /// that has not run yet counts as taken. asyncio: `Queue.full()`.
     [[nodiscard]] bool full() const noexcept {
