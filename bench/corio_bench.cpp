@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: MIT
 // corio's side of the benchmark workloads of BENCH.md that the core can run so far:
-// W1 task churn, W2 fan-out, W3 timers. One line per figure, in BENCH.md's format.
-// Usage: corio_bench [W1|W2|W3]...  (all when none is named)
+// W1 task churn, W2 fan-out, W3 timers, W6 queue ping-pong. One line per figure, in
+// BENCH.md's format.
+// Usage: corio_bench [W1|W2|W3|W6]...  (all when none is named)
 #include <corio/corio.hpp>
 
 #include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <fmt/core.h>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -101,6 +103,30 @@ corio::task<> timers(std::size_t n) {
     report("W3", n, s, (s - 0.1) * 1e9 / static_cast<double>(n));
 }
 
+corio::task<> produce(corio::queue<std::size_t>& q, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i)
+        co_await q.put(i);
+}
+
+corio::task<std::size_t> consume(corio::queue<std::size_t>& q, std::size_t n) {
+    std::size_t sum = 0;
+    for (std::size_t i = 0; i < n; ++i)
+        sum += co_await q.get();
+    co_return sum;
+}
+
+// W6: two tasks exchange N messages through a queue of size 1, so every message is a
+// hand-off between them.
+corio::task<> queue_ping_pong(std::size_t n) {
+    corio::queue<std::size_t> q(1);
+    auto start = corio::clock::now();
+    auto [done, sum] = co_await corio::gather(produce(q, n), consume(q, n));
+    double s = seconds_since(start);
+    if (sum != n * (n - 1) / 2)
+        throw std::logic_error("W6: messages were lost");
+    report("W6", n, s, s * 1e9 / static_cast<double>(n));
+}
+
 bool wanted(int argc, char** argv, const char* workload) {
     if (argc < 2)
         return true;
@@ -121,4 +147,6 @@ int main(int argc, char** argv) {
         corio::run(timers(100'000));
         corio::run(timers(1'000'000));
     }
+    if (wanted(argc, argv, "W6"))
+        corio::run(queue_ping_pong(1'000'000));
 }

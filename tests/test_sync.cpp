@@ -3,6 +3,7 @@
 // and a cancellation storm over every primitive.
 #include <corio/fmt.hpp>
 
+#include <algorithm>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
@@ -298,6 +299,49 @@ TEST_CASE("lock: aenter and aexit acquire and release, for with()", "[sync][lock
         CHECK_FALSE(l.locked());
     };
     corio::run(body());
+}
+
+TEST_CASE("with(lock, body) holds the lock for the body and releases it on failure",
+          "[sync][lock][with]") {
+    corio::lock l;
+    std::string trace;
+    auto body = [&]() -> corio::task<> {
+        auto critical = [&](char name) -> corio::task<> {
+            auto section = [&, name]() -> corio::task<> {
+                CHECK(l.locked());
+                trace += name;
+                co_await corio::sleep(1ms);
+                trace += name;
+                if (name == 'b')
+                    throw std::runtime_error("b failed");
+            };
+            co_await corio::with(l, section);
+        };
+        auto a = corio::spawn(critical('a'));
+        auto b = corio::spawn(critical('b'));
+        auto c = corio::spawn(critical('c'));
+        auto outcomes = co_await corio::gather(corio::return_exceptions, a, b, c);
+        CHECK(std::get<0>(outcomes).has_value());
+        CHECK_FALSE(std::get<1>(outcomes).has_value());
+        CHECK(std::get<2>(outcomes).has_value());
+        CHECK(trace == "aabbcc"); // never interleaved, and b's failure released the lock
+        CHECK_FALSE(l.locked());
+
+        corio::semaphore sem(2);
+        int inside = 0;
+        int most = 0;
+        auto limited = [&]() -> corio::task<> {
+            auto section = [&]() -> corio::task<> {
+                most = std::max(most, ++inside);
+                co_await corio::sleep(1ms);
+                --inside;
+            };
+            co_await corio::with(sem, section);
+        };
+        co_await corio::gather(limited(), limited(), limited(), limited());
+        CHECK(most == 2);
+    };
+    run_virtual(body());
 }
 
 TEST_CASE("lock: dump_tasks says what a waiter waits for", "[sync][lock]") {
