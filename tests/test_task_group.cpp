@@ -126,6 +126,26 @@ TEST_CASE("every failure, even one raised while cancelled, is in the group, the 
     run_virtual(body());
 }
 
+TEST_CASE("a body that awaits the failing child reports that failure once", "[task_group]") {
+    auto body = []() -> corio::task<> {
+        auto scope = [](corio::task_group& tg) -> corio::task<> {
+            auto failing = tg.spawn(fail_after("boom", 10ms));
+            co_await failing; // rethrows boom: the same failure the group collected
+        };
+        bool caught = false;
+        try {
+            co_await corio::with(corio::task_group{}, scope);
+        } catch (const corio::exception_group& g) {
+            caught = true;
+            CHECK(messages(g) == std::vector<std::string>{"boom"});
+        }
+        CHECK(caught);
+        CHECK(corio::current_task().cancelling() == 0);
+        co_await corio::sleep(1ms); // no stray cancellation
+    };
+    run_virtual(body());
+}
+
 TEST_CASE("a failing body cancels the children and is reported in the group", "[task_group]") {
     auto body = []() -> corio::task<> {
         std::vector<std::string> log;

@@ -14,6 +14,7 @@
 #include <corio/detail/scheduler.hpp>
 #include <corio/detail/task_state.hpp>
 
+#include <algorithm>
 #include <coroutine>
 #include <cstdio>
 #include <cstdlib>
@@ -238,7 +239,10 @@ inline void task_group::finish() {
         propagate_ = nullptr; // the only request was the group's own
     if (propagate_ && errors_.empty())
         std::rethrow_exception(propagate_);
-    if (body_error_ && !detail::is_cancellation(body_error_))
+    // A body that awaited a failed child's handle rethrows that child's exception, which is
+    // in errors_ already: it is one failure, reported once.
+    if (body_error_ && !detail::is_cancellation(body_error_) &&
+        std::find(errors_.begin(), errors_.end(), body_error_) == errors_.end())
         errors_.push_back(body_error_);
     if (errors_.empty())
         return;
