@@ -282,6 +282,34 @@ TEST_CASE("cancelling the task awaiting race cancels every child and waits for t
     CHECK(log == expected);
 }
 
+TEST_CASE("cancelling the task awaiting race while the losers clean up does not cut them short",
+          "[race][cancel]") {
+    log_t log;
+    auto racing = [&]() -> corio::task<> {
+        co_await corio::race(worker(log, "fast", 1, 1h), worker(log, "slow", 2, 5h, 20min));
+        log.push_back("race returned"); // must not happen: cancelled before the losers are done
+    };
+    auto body = [&]() -> corio::task<> {
+        auto& loop = corio::get_running_loop();
+        const auto start = loop.time();
+        auto h = corio::spawn(racing());
+        co_await corio::sleep(1h + 10min); // "fast" won; "slow" is in its clean-up
+        h.cancel();
+        bool cancelled = false;
+        try {
+            co_await h;
+        } catch (const corio::cancelled_error&) {
+            cancelled = true;
+        }
+        CHECK(cancelled);
+        CHECK(since(start) == 1h + 20min);
+        CHECK(other_live_tasks() == 0);
+    };
+    run_virtual(body());
+    const log_t expected{"fast done", "slow cancelled", "slow cleaned up"};
+    CHECK(log == expected);
+}
+
 // ---------------------------------------------------------------------------------------
 // wait
 

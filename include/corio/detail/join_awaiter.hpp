@@ -67,13 +67,18 @@ public:
     /// In first_done mode, the index of the child that finished first.
     [[nodiscard]] std::size_t winner() const noexcept { return winner_; }
 
-    // Cancelling the awaiter cancels every child, then still waits for all of them.
+    // Cancelling the awaiter cancels every child, then still waits for all of them. A race
+    // whose children were already cancelled (by its winner, or by an earlier request) leaves
+    // them alone: a second request would cut their clean-up short.
     bool cancel() noexcept override {
         if (pending_ == 0)
             return false; // every result is in: deliver them, cancel at the next suspension
+        const bool children_cancelled =
+            mode_ == join_mode::first_done && (winner_ != no_winner || first_error_);
         if (!first_error_)
             first_error_ = std::make_exception_ptr(cancelled_error(owner().cancel_message()));
-        cancel_children(owner().cancel_message());
+        if (!children_cancelled)
+            cancel_children(owner().cancel_message());
         return true;
     }
 
