@@ -445,6 +445,27 @@ TEST_CASE("dump_tasks shows a scope waiting for its children", "[task_group][dum
     run_virtual(body());
 }
 
+TEST_CASE("a group that outlives its loop, destroyed with the loop's children, is quiet",
+          "[task_group][lifetime]") {
+    corio::task_group group; // declared before the loop: destroyed after it
+    {
+        corio::event_loop loop({}, corio::detail::virtual_time_tag{});
+        auto user = [](corio::task_group& g) -> corio::task<> {
+            auto scope = [](corio::task_group& tg) -> corio::task<> {
+                tg.spawn(value_after(1, 1h));
+                co_await corio::sleep(1h);
+            };
+            co_await corio::with(g, scope);
+        };
+        auto main = [&]() -> corio::task<> {
+            corio::spawn(user(group));
+            co_await corio::sleep(1ms);
+        };
+        loop.run_until_complete(main()); // leaves `user` suspended in the scope
+    }
+    CHECK(group.size() == 1); // the loop dropped the child's frame; the group still names it
+}
+
 TEST_CASE("destroying a group that still has children aborts with a message",
           "[task_group][lifetime]") {
     int pipe_fds[2];

@@ -59,8 +59,11 @@ public:
     task_group& operator=(task_group&&) = delete;
 
     ~task_group() {
-        if (children_.empty() || loop_->closing())
-            return; // a closing loop drops every frame: the children will not run again
+        // A closing loop drops every frame: the children will not run again. A closed one
+        // has dropped them all (and must not be asked: a group declared outside the loop can
+        // outlive it).
+        if (children_.empty() || abandoned() || loop_->closing())
+            return;
         std::fprintf(stderr,
                      "corio: task_group destroyed with %zu running children; enter it with "
                      "corio::with so that its exit waits for them\n",
@@ -126,6 +129,12 @@ private:
         std::list<child>::iterator self;
         detail::task_ref<detail::task_state_base> task;
     };
+
+    // True when the loop has dropped every child's frame.
+    [[nodiscard]] bool abandoned() const noexcept {
+        return std::all_of(
+            children_.begin(), children_.end(), [](const child& c) { return !c.task->frame(); });
+    }
 
     void check_open() const {
         if (parent_ == nullptr)
