@@ -31,6 +31,16 @@ struct logging_resource {
     }
 };
 
+// Yields itself: its member function `next` can be the body.
+struct self_resource {
+    int n = 0;
+    corio::task<int> next() { co_return ++n; }
+    corio::detail::ready<self_resource&> aenter() {
+        return corio::detail::ready<self_resource&>(*this);
+    }
+    corio::task<> aexit(std::exception_ptr) { co_return; }
+};
+
 struct void_resource {
     std::vector<std::string>* log;
     corio::task<> aenter() {
@@ -262,6 +272,16 @@ TEST_CASE("a cancelled body still exits the resource, which sees cancelled_error
         }
         CHECK(cancelled);
         CHECK(log == std::vector<std::string>{"enter", "exit with cancelled: stop"});
+    };
+    run_virtual(body());
+}
+
+TEST_CASE("a pointer to a member function of the entered object is a body", "[with]") {
+    auto body = []() -> corio::task<> {
+        self_resource r;
+        const int got = co_await corio::with(r, &self_resource::next);
+        CHECK(got == 1);
+        CHECK(r.n == 1);
     };
     run_virtual(body());
 }

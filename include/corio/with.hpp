@@ -10,6 +10,7 @@
 
 #include <concepts>
 #include <exception>
+#include <functional>
 #include <optional>
 #include <type_traits>
 #include <utility>
@@ -103,12 +104,14 @@ private:
     decltype(get_awaiter(std::declval<A>())) awaiter_;
 };
 
+// std::invoke, as scope_body checks with std::invocable: a pointer to a member function of
+// the entered type is a body too.
 template <class B, class E>
 decltype(auto) call_body(B& body, E& entered) {
     if constexpr (std::is_same_v<E, std::monostate>)
-        return body();
+        return std::invoke(body);
     else
-        return body(entered);
+        return std::invoke(body, entered);
 }
 
 // Resource is a value moved in from with's argument, or an lvalue reference to the caller's.
