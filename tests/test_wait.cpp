@@ -796,6 +796,27 @@ TEST_CASE("shield yields the task's value or exception when not cancelled", "[sh
     run_virtual(body());
 }
 
+TEST_CASE("wait_for(shield(h)) times out and leaves the task running; gather takes a shield",
+          "[shield][wait_for]") {
+    auto body = []() -> corio::task<> {
+        const auto start = corio::get_running_loop().time();
+        auto h = corio::spawn(value_after(7, 2h));
+        bool timed_out = false;
+        try {
+            (void)co_await corio::wait_for(corio::shield(h), 1h); // asyncio's idiom
+        } catch (const corio::timeout_error&) {
+            timed_out = true;
+        }
+        CHECK(timed_out);
+        CHECK(since(start) == 1h);
+        CHECK_FALSE(h.done());
+        auto [value] = co_await corio::gather(corio::shield(h));
+        CHECK(value == 7);
+        CHECK(since(start) == 2h);
+    };
+    run_virtual(body());
+}
+
 TEST_CASE("shield: cancelling the shielded task itself reaches the awaiter", "[shield][cancel]") {
     auto body = []() -> corio::task<> {
         auto& loop = corio::get_running_loop();

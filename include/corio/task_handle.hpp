@@ -40,6 +40,10 @@ class handle_awaiter final : public loop_waiter, public done_listener {
 public:
     explicit handle_awaiter(task_ref<state_for<T>> target)
         : loop_waiter(running_scheduler()), target_(std::move(target)) {}
+    /// Only before it is awaited: wait_for and gather move an awaitable (a shield()) into a
+    /// task of their own.
+    handle_awaiter(handle_awaiter&& other) noexcept
+        : loop_waiter(std::move(other)), done_listener(), target_(std::move(other.target_)) {}
 
     bool await_ready() const noexcept { return target_->done(); }
 
