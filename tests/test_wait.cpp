@@ -778,13 +778,22 @@ TEST_CASE("shield yields the task's value or exception when not cancelled", "[sh
     auto body = []() -> corio::task<> {
         const auto start = corio::get_running_loop().time();
         auto ok = corio::spawn(value_after(5, 1h));
-        CHECK(co_await corio::shield(ok) == 5);
+        // Bound first: g++ evaluates a co_await inside a Catch2 macro twice.
+        const int first = co_await corio::shield(ok);
+        CHECK(first == 5);
         CHECK(since(start) == 1h);
-        CHECK(co_await corio::shield(ok) == 5); // already done: at once
+        const int again = co_await corio::shield(ok); // already done: at once
+        CHECK(again == 5);
         CHECK(since(start) == 1h);
 
         auto bad = corio::spawn(fail_after(1h, "shielded failure"));
-        CHECK_THROWS_WITH(co_await corio::shield(bad), "shielded failure");
+        std::string failure;
+        try {
+            (void)co_await corio::shield(bad);
+        } catch (const std::runtime_error& e) {
+            failure = e.what();
+        }
+        CHECK(failure == "shielded failure");
         CHECK(since(start) == 2h);
 
         auto nothing = corio::spawn(nothing_after(1h));
