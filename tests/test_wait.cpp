@@ -675,6 +675,31 @@ TEST_CASE("a next() cancelled after its task finished still hands that task out"
     run_virtual(body());
 }
 
+TEST_CASE("wait_for(next()) times out without losing the task it waited for",
+          "[as_completed][wait_for]") {
+    auto body = []() -> corio::task<> {
+        std::vector<corio::task_handle<int>> handles{corio::spawn(value_after(1, 2h)),
+                                                     corio::spawn(value_after(2, 3h))};
+        auto queue = corio::as_completed(handles);
+        bool timed_out = false;
+        try {
+            (void)co_await corio::wait_for(queue.next(), 1h);
+        } catch (const corio::timeout_error&) {
+            timed_out = true;
+        }
+        CHECK(timed_out);
+        auto first = co_await queue.next();
+        REQUIRE(first);
+        CHECK(first->result() == 1);
+        auto second = co_await queue.next();
+        REQUIRE(second);
+        CHECK(second->result() == 2);
+        auto end = co_await queue.next();
+        CHECK_FALSE(end);
+    };
+    run_virtual(body());
+}
+
 TEST_CASE("two tasks awaiting next() at once is an invalid_state_error", "[as_completed]") {
     auto body = []() -> corio::task<> {
         std::vector<corio::task_handle<int>> handles;

@@ -46,6 +46,9 @@ public:
     public:
         explicit next_awaiter(completion_tracker& tracker) noexcept
             : loop_waiter(*tracker.loop_), tracker_(&tracker) {}
+        /// Only before it is awaited: wait_for and race move an awaitable into a frame or a
+        /// task of their own (the protected destructor would otherwise suppress this).
+        next_awaiter(next_awaiter&&) noexcept = default;
 
         bool await_ready() const noexcept {
             // A waiter woken but not resumed yet still owns the next task: a second caller
