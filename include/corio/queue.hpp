@@ -172,8 +172,8 @@ private:
 /// FIFO-fair by promises: put() promises its item to the longest-waiting getter, and get()
 /// on a full queue promises the freed slot to the longest-waiting putter. A promised item
 /// stays in the queue until its getter runs, but it is that getter's: qsize() and empty()
-/// leave it out and no newcomer can take it; a promised slot cannot be filled by another put. A newcomer
-/// therefore never overtakes a waiting task, and a waiter cancelled after it was promised
+/// leave it out and no newcomer can take it; a promised slot cannot be filled by another put. A
+/// newcomer therefore never overtakes a waiting task, and a waiter cancelled after it was promised
 /// something but before it ran passes the promise on: no item is lost, duplicated or moved.
 /// Thread safety: loop thread only. A queue must outlive the tasks waiting on it.
 template <class T, class Store>
