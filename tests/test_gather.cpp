@@ -11,19 +11,6 @@
 
 using namespace corio_test;
 
-namespace {
-
-corio::task<int> value_after(int value, std::chrono::milliseconds d) {
-    co_await corio::sleep(d);
-    co_return value;
-}
-
-corio::task<> nothing_after(std::chrono::milliseconds d) {
-    co_await corio::sleep(d);
-}
-
-} // namespace
-
 TEST_CASE("gather runs children concurrently and returns results in argument order", "[gather]") {
     auto body = []() -> corio::task<> {
         auto start = corio::clock::now();

@@ -15,16 +15,6 @@ using namespace corio_test;
 namespace {
 
 template <class T>
-corio::task<bool> ended_cancelled(corio::task_handle<T> h) {
-    try {
-        co_await h;
-    } catch (const corio::cancelled_error&) {
-        co_return true;
-    }
-    co_return false;
-}
-
-template <class T>
 corio::task<bool> ended_shut_down(corio::task_handle<T> h) {
     try {
         co_await h;
@@ -32,11 +22,6 @@ corio::task<bool> ended_shut_down(corio::task_handle<T> h) {
         co_return true;
     }
     co_return false;
-}
-
-corio::task<> settle(int rounds = 3) {
-    for (int i = 0; i < rounds; ++i)
-        co_await corio::sleep(0s);
 }
 
 template <class Q>

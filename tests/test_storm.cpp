@@ -10,11 +10,6 @@ using namespace corio_test;
 
 namespace {
 
-corio::task<int> value_after(int value, std::chrono::milliseconds d) {
-    co_await corio::sleep(d);
-    co_return value;
-}
-
 // One blocked task of kind `k`; each kind suspends somewhere else.
 corio::task<> blocked(int k) {
     switch (k % 8) {

@@ -14,27 +14,6 @@
 
 using namespace corio_test;
 
-namespace {
-
-// Awaits a handle and says whether it ended with cancelled_error.
-template <class T>
-corio::task<bool> ended_cancelled(corio::task_handle<T> h) {
-    try {
-        co_await h;
-    } catch (const corio::cancelled_error&) {
-        co_return true;
-    }
-    co_return false;
-}
-
-// Lets every ready task run once.
-corio::task<> settle(int rounds = 3) {
-    for (int i = 0; i < rounds; ++i)
-        co_await corio::sleep(0s);
-}
-
-} // namespace
-
 // ---------------------------------------------------------------------------------------------
 // event
 

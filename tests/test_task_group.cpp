@@ -18,26 +18,9 @@ using namespace corio_test;
 
 namespace {
 
-corio::task<int> value_after(int value, std::chrono::milliseconds d) {
-    co_await corio::sleep(d);
-    co_return value;
-}
-
 corio::task<> fail_after(std::string what, std::chrono::milliseconds d) {
     co_await corio::sleep(d);
     throw std::runtime_error(what);
-}
-
-// Records whether it was cancelled.
-corio::task<>
-sleeper(std::chrono::milliseconds d, std::vector<std::string>& log, std::string name) {
-    try {
-        co_await corio::sleep(d);
-        log.push_back(name + " done");
-    } catch (const corio::cancelled_error&) {
-        log.push_back(name + " cancelled");
-        throw;
-    }
 }
 
 std::vector<std::string> messages(const corio::exception_group& group) {

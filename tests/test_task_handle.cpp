@@ -12,11 +12,6 @@ using namespace corio_test;
 
 namespace {
 
-corio::task<int> value_after(int value, std::chrono::milliseconds d) {
-    co_await corio::sleep(d);
-    co_return value;
-}
-
 corio::task<> forever() {
     co_await corio::sleep(24h);
 }

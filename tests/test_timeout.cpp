@@ -10,27 +10,6 @@
 
 using namespace corio_test;
 
-namespace {
-
-corio::task<int> value_after(int value, std::chrono::milliseconds d) {
-    co_await corio::sleep(d);
-    co_return value;
-}
-
-// Sleeps `d`, logging whether it finished or was cancelled.
-corio::task<>
-sleeper(std::chrono::milliseconds d, std::vector<std::string>& log, std::string name) {
-    try {
-        co_await corio::sleep(d);
-        log.push_back(name + " done");
-    } catch (const corio::cancelled_error&) {
-        log.push_back(name + " cancelled");
-        throw;
-    }
-}
-
-} // namespace
-
 TEST_CASE("a timeout cancels the body at its deadline and throws timeout_error", "[timeout]") {
     auto body = []() -> corio::task<> {
         auto& loop = corio::get_running_loop();

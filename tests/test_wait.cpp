@@ -23,15 +23,6 @@ clock::duration since(clock::time_point start) {
     return corio::get_running_loop().time() - start;
 }
 
-corio::task<int> value_after(int value, clock::duration d) {
-    co_await corio::sleep(d);
-    co_return value;
-}
-
-corio::task<> nothing_after(clock::duration d) {
-    co_await corio::sleep(d);
-}
-
 corio::task<int> fail_after(clock::duration d, const char* what) {
     co_await corio::sleep(d);
     throw std::runtime_error(what);

@@ -10,10 +10,51 @@
 #include <cstdlib>
 #include <string>
 #include <unistd.h>
+#include <vector>
 
 namespace corio_test {
 
 using namespace std::chrono_literals;
+
+/// Sleeps `d` on the running loop, then returns `value`.
+inline corio::task<int> value_after(int value, corio::clock::duration d) {
+    co_await corio::sleep(d);
+    co_return value;
+}
+
+/// Sleeps `d` on the running loop.
+inline corio::task<> nothing_after(corio::clock::duration d) {
+    co_await corio::sleep(d);
+}
+
+/// Sleeps `d`, logging "<name> done", or "<name> cancelled" before it rethrows.
+inline corio::task<>
+sleeper(corio::clock::duration d, std::vector<std::string>& log, std::string name) {
+    try {
+        co_await corio::sleep(d);
+        log.push_back(name + " done");
+    } catch (const corio::cancelled_error&) {
+        log.push_back(name + " cancelled");
+        throw;
+    }
+}
+
+/// Awaits a handle and says whether it ended with cancelled_error.
+template <class T>
+corio::task<bool> ended_cancelled(corio::task_handle<T> h) {
+    try {
+        co_await h;
+    } catch (const corio::cancelled_error&) {
+        co_return true;
+    }
+    co_return false;
+}
+
+/// Lets every ready task run `rounds` times.
+inline corio::task<> settle(int rounds = 3) {
+    for (int i = 0; i < rounds; ++i)
+        co_await corio::sleep(0s);
+}
 
 /// Seconds elapsed since `start`, as a double.
 inline double seconds_since(corio::clock::time_point start) {
