@@ -27,5 +27,6 @@
 #include <corio/task_handle.hpp>
 #include <corio/time.hpp>
 #include <corio/timeout.hpp>
+#include <corio/to_thread.hpp>
 #include <corio/wait.hpp>
 #include <corio/with.hpp>

@@ -18,6 +18,7 @@
 #include <corio/detail/ledger.hpp>
 #include <corio/detail/scheduler.hpp>
 #include <corio/detail/task_state.hpp>
+#include <corio/detail/thread_pool.hpp>
 #include <corio/detail/timer_heap.hpp>
 
 #include <atomic>
@@ -66,29 +67,15 @@ public:
     /// callbacks; `corio::run` cancels and awaits the tasks before it gets here. Failures
     /// nobody retrieved are reported now, since their handles may outlive the loop.
     /// Repeated until nothing is left: the exception handler or a destroyed frame may queue
-    /// more work meanwhile, which is dropped in turn.
+    /// more work meanwhile, which is dropped in turn. Then waits for the thread pool's jobs
+    /// that are still running (see shutdown_default_executor); what they send back is dropped.
     ~event_loop() {
         closing_ = true;
-        do {
-            ready_.clear();
-            while (detail::callback_node* c = pending_callbacks_.pop_front()) {
-                if (c->scheduled())
-                    timers_.erase(*c);
-                c->release();
-            }
-            {
-                // Also waits for a call_soon_threadsafe still inside its wake(): the backend
-                // must outlive it.
-                std::lock_guard lock(inbox_mutex_);
-                inbox_.clear();
-            }
-            while (detail::task_state_base* t = tasks_.pop_front()) {
-                t->abandon();
-                t->release();
-            }
-            while (detail::task_state_base* t = unretrieved_.pop_front())
-                report(*t);
-        } while (!ready_.empty() || !pending_callbacks_.empty() || !tasks_.empty());
+        drop_pending_work();
+        shutdown_default_executor();
+        std::vector<std::unique_ptr<detail::callback_node>> arrived;
+        std::lock_guard lock(inbox_mutex_);
+        arrived.swap(inbox_);
     }
 
     /// Runs `main` as a task and the loop until it is done; returns its value or rethrows.
@@ -158,6 +145,17 @@ public:
         // destructor takes the lock too): once the callback ran, the loop may be gone.
         if (!inbox_full_.exchange(true, std::memory_order_release))
             backend_->wake();
+    }
+
+    /// Waits for the jobs of the default thread pool (to_thread's) to end, the queued ones
+    /// included, and joins its threads; their results are not awaited by anyone any more and
+    /// stay in the inbox. A later to_thread throws `invalid_state_error`. `corio::run` calls
+    /// it after its last task is done; the destructor does too. Blocks the calling thread:
+    /// not for use inside a task. asyncio: `loop.shutdown_default_executor()`.
+    void shutdown_default_executor() noexcept {
+        pool_shut_down_ = true;
+        if (pool_)
+            pool_->shutdown();
     }
 
     /// The loop's clock. asyncio: `loop.time()`.
@@ -280,6 +278,16 @@ public:
         backend_->wake();
     }
 
+    /// The pool to_thread runs its jobs on, started on first use.
+    /// Throws: `invalid_state_error` after shutdown_default_executor.
+    detail::thread_pool& default_thread_pool() {
+        if (pool_shut_down_)
+            throw invalid_state_error("corio: to_thread after the loop's thread pool was shut down");
+        if (!pool_)
+            pool_ = std::make_unique<detail::thread_pool>(detail::thread_pool::default_size());
+        return *pool_;
+    }
+
     /// The task an interrupt cancels first: run()'s main.
     void interrupt_main(detail::task_state_base* main) noexcept { interrupt_target_ = main; }
 
@@ -298,6 +306,30 @@ private:
         running_scope& operator=(const running_scope&) = delete;
         ~running_scope() { detail::running_scheduler_slot() = nullptr; }
     };
+
+    // The destructor's first part: everything queued or pending goes, unrun.
+    void drop_pending_work() noexcept {
+        do {
+            ready_.clear();
+            while (detail::callback_node* c = pending_callbacks_.pop_front()) {
+                if (c->scheduled())
+                    timers_.erase(*c);
+                c->release();
+            }
+            {
+                // Also waits for a call_soon_threadsafe still inside its wake(): the backend
+                // must outlive it.
+                std::lock_guard lock(inbox_mutex_);
+                inbox_.clear();
+            }
+            while (detail::task_state_base* t = tasks_.pop_front()) {
+                t->abandon();
+                t->release();
+            }
+            while (detail::task_state_base* t = unretrieved_.pop_front())
+                report(*t);
+        } while (!ready_.empty() || !pending_callbacks_.empty() || !tasks_.empty());
+    }
 
     static bool debug_from_environment() noexcept {
         const char* value = std::getenv("CORIO_DEBUG");
@@ -527,6 +559,8 @@ private:
     std::mutex inbox_mutex_;
     std::vector<std::unique_ptr<detail::callback_node>> inbox_;
     std::atomic<bool> inbox_full_{false};
+    std::unique_ptr<detail::thread_pool> pool_;
+    bool pool_shut_down_ = false;
     std::atomic<int> interrupts_{0};
     int interrupts_handled_ = 0;
     detail::task_state_base* interrupt_target_ = nullptr;

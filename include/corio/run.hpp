@@ -27,9 +27,11 @@ T run_on(event_loop& loop, task<T> main, bool handle_sigint) {
         loop.run_until_done(*state);
     } catch (...) { // stopped early: what is left is cancelled and awaited all the same
         loop.cancel_all_and_wait();
+        loop.shutdown_default_executor();
         throw;
     }
     loop.cancel_all_and_wait();
+    loop.shutdown_default_executor();
     if (loop.interrupts_handled() > 0 && state->cancelled())
         throw keyboard_interrupt();
     return state->result();
@@ -38,7 +40,8 @@ T run_on(event_loop& loop, task<T> main, bool handle_sigint) {
 } // namespace detail
 
 /// Creates an event loop, runs `main` as a task until it is done, then cancels every task
-/// still alive and runs the loop until they have all finished, closes the loop and returns
+/// still alive and runs the loop until they have all finished, waits for the functions
+/// to_thread still runs (shutdown_default_executor), closes the loop and returns
 /// main's value or rethrows its exception. asyncio: `asyncio.run(main)`.
 /// SIGINT while it runs cancels `main`; if main ends cancelled, run throws
 /// `keyboard_interrupt`. A second SIGINT cancels every task still alive (asyncio would raise
