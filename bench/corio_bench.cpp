@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // corio's side of the benchmark workloads of BENCH.md that the core can run so far:
-// W1 task churn, W2 fan-out, W3 timers, W6 queue ping-pong. One line per figure, in
-// BENCH.md's format.
-// Usage: corio_bench [W1|W2|W3|W6]...  (all when none is named)
+// W1 task churn, W2 fan-out, W3 timers, W6 queue ping-pong; and corio's own T1/T2 for
+// to_thread, which BENCH.md does not list yet. One line per figure, in BENCH.md's format.
+// Usage: corio_bench [W1|W2|W3|W6|T1|T2]...  (all when none is named)
 #include <corio/corio.hpp>
 
 #include <chrono>
@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include <sys/resource.h>
@@ -31,14 +32,19 @@ std::string impl_name() {
     return "corio-" + std::string(loop.backend_name());
 }
 
-void report(std::string_view workload, std::size_t n, double seconds, double per_op_ns) {
-    fmt::print("workload={} impl={} n={} seconds={:.4f} per_op_ns={:.1f} rss_kb={}\n",
+void report(std::string_view workload,
+            std::size_t n,
+            double seconds,
+            double per_op_ns,
+            std::string_view extra = {}) {
+    fmt::print("workload={} impl={} n={} seconds={:.4f} per_op_ns={:.1f} rss_kb={}{}\n",
                workload,
                impl_name(),
                n,
                seconds,
                per_op_ns,
-               peak_rss_kb());
+               peak_rss_kb(),
+               extra);
 }
 
 double seconds_since(corio::clock::time_point start) {
@@ -127,6 +133,44 @@ corio::task<> queue_ping_pong(std::size_t n) {
     report("W6", n, s, s * 1e9 / static_cast<double>(n));
 }
 
+// T1: N empty to_thread calls one after the other: each is a hand-off to a pool thread and a
+// wake-up of the loop through its inbox, the round trip a blocking call pays on top.
+corio::task<> to_thread_round_trip(std::size_t n) {
+    std::size_t sum = 0;
+    auto start = corio::clock::now();
+    for (std::size_t i = 0; i < n; ++i)
+        sum += co_await corio::to_thread([i] { return i; });
+    double s = seconds_since(start);
+    if (sum != n * (n - 1) / 2)
+        throw std::logic_error("T1: results were lost");
+    report("T1", n, s, s * 1e9 / static_cast<double>(n));
+}
+
+std::size_t block_for_100ms(std::size_t i) {
+    std::this_thread::sleep_for(100ms);
+    return i;
+}
+
+// T2: N blocking calls of 100 ms at once; the figure is how many the default pool ran side
+// by side (N * 0.1 s / wall time), which its size bounds.
+corio::task<> to_thread_blocking(std::size_t n) {
+    std::vector<corio::task<std::size_t>> calls;
+    calls.reserve(n);
+    for (std::size_t i = 0; i < n; ++i)
+        calls.push_back([](std::size_t i) -> corio::task<std::size_t> {
+            co_return co_await corio::to_thread(block_for_100ms, i);
+        }(i));
+    auto start = corio::clock::now();
+    co_await corio::gather(std::move(calls));
+    double s = seconds_since(start);
+    const double concurrent = static_cast<double>(n) * 0.1 / s;
+    report("T2",
+           n,
+           s,
+           s * 1e9 / static_cast<double>(n),
+           fmt::format(" concurrent={:.1f}", concurrent));
+}
+
 bool wanted(int argc, char** argv, const char* workload) {
     if (argc < 2)
         return true;
@@ -149,4 +193,8 @@ int main(int argc, char** argv) {
     }
     if (wanted(argc, argv, "W6"))
         corio::run(queue_ping_pong(1'000'000));
+    if (wanted(argc, argv, "T1"))
+        corio::run(to_thread_round_trip(100'000));
+    if (wanted(argc, argv, "T2"))
+        corio::run(to_thread_blocking(64));
 }
