@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc)
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 TSAN := -fsanitize=thread -fno-omit-frame-pointer
 EXAMPLES := 01_coroutine_object 02_await 03_run 04_sleep_concurrency 05_async_with \
-            06_task_group 07_blocking_vs_async
+            06_task_group 07_blocking_vs_async 08_sync_vs_async
 
 .PHONY: all deps examples test test-release test-sanitize test-clang test-tsan bench clean
 
