@@ -37,8 +37,11 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
+
+#include <system_error>
 
 namespace corio {
 
@@ -72,10 +75,9 @@ public:
     ~event_loop() {
         closing_ = true;
         drop_pending_work();
-        shutdown_default_executor();
-        std::vector<std::unique_ptr<detail::callback_node>> arrived;
-        std::lock_guard lock(inbox_mutex_);
-        arrived.swap(inbox_);
+        if (pool_)
+            pool_->shutdown();
+        drop_inbox();
     }
 
     /// Runs `main` as a task and the loop until it is done; returns its value or rethrows.
@@ -147,15 +149,31 @@ public:
             backend_->wake();
     }
 
-    /// Waits for the jobs of the default thread pool (to_thread's) to end, the queued ones
-    /// included, and joins its threads; their results are not awaited by anyone any more and
-    /// stay in the inbox. A later to_thread throws `invalid_state_error`. `corio::run` calls
-    /// it after its last task is done; the destructor does too. Blocks the calling thread:
-    /// not for use inside a task. asyncio: `loop.shutdown_default_executor()`.
-    void shutdown_default_executor() noexcept {
+    /// Runs the loop until the default thread pool's jobs (to_thread's) have ended, the
+    /// queued ones included, and joins its threads; a job may still call back into the loop
+    /// meanwhile. A later to_thread throws `invalid_state_error`. `corio::run` calls it after
+    /// its last task is done; the destructor joins the pool without running the loop.
+    /// asyncio: `await loop.shutdown_default_executor()`, here a plain call, made between runs.
+    /// Throws: `invalid_state_error` when a loop is running on this thread (inside a task).
+    void shutdown_default_executor() {
+        running_scope scope(*this);
         pool_shut_down_ = true;
-        if (pool_)
+        if (!pool_)
+            return;
+        // A thread joins the pool, so that this one can run the loop until it is done.
+        pool_joined_ = false;
+        std::jthread joiner;
+        try {
+            joiner = std::jthread([this] {
+                pool_->shutdown();
+                call_soon_threadsafe([this] { pool_joined_ = true; });
+            });
+        } catch (const std::system_error&) { // no thread to spare: join here, the loop stands
             pool_->shutdown();
+            return;
+        }
+        while (!pool_joined_)
+            run_once();
     }
 
     /// The loop's clock. asyncio: `loop.time()`.
@@ -282,7 +300,8 @@ public:
     /// Throws: `invalid_state_error` after shutdown_default_executor.
     detail::thread_pool& default_thread_pool() {
         if (pool_shut_down_)
-            throw invalid_state_error("corio: to_thread after the loop's thread pool was shut down");
+            throw invalid_state_error(
+                "corio: to_thread after the loop's thread pool was shut down");
         if (!pool_)
             pool_ = std::make_unique<detail::thread_pool>(detail::thread_pool::default_size());
         return *pool_;
@@ -316,12 +335,7 @@ private:
                     timers_.erase(*c);
                 c->release();
             }
-            {
-                // Also waits for a call_soon_threadsafe still inside its wake(): the backend
-                // must outlive it.
-                std::lock_guard lock(inbox_mutex_);
-                inbox_.clear();
-            }
+            drop_inbox();
             while (detail::task_state_base* t = tasks_.pop_front()) {
                 t->abandon();
                 t->release();
@@ -329,6 +343,23 @@ private:
             while (detail::task_state_base* t = unretrieved_.pop_front())
                 report(*t);
         } while (!ready_.empty() || !pending_callbacks_.empty() || !tasks_.empty());
+    }
+
+    // What other threads sent and nobody will run. Destroyed outside the lock, since a
+    // destructor (a to_thread result's) may post again; until nothing is left. Taking the
+    // lock also waits for a call_soon_threadsafe still inside its wake(): the backend must
+    // outlive it.
+    void drop_inbox() noexcept {
+        for (;;) {
+            std::vector<std::unique_ptr<detail::callback_node>> arrived;
+            {
+                std::lock_guard lock(inbox_mutex_);
+                arrived.swap(inbox_);
+                inbox_full_.store(false, std::memory_order_relaxed);
+            }
+            if (arrived.empty())
+                return;
+        }
     }
 
     static bool debug_from_environment() noexcept {
@@ -561,6 +592,7 @@ private:
     std::atomic<bool> inbox_full_{false};
     std::unique_ptr<detail::thread_pool> pool_;
     bool pool_shut_down_ = false;
+    bool pool_joined_ = false; // set through the inbox by shutdown_default_executor's joiner
     std::atomic<int> interrupts_{0};
     int interrupts_handled_ = 0;
     detail::task_state_base* interrupt_target_ = nullptr;

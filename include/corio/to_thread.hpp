@@ -4,6 +4,7 @@
 // Layer L5.
 #pragma once
 
+#include <corio/errors.hpp>
 #include <corio/event_loop.hpp>
 #include <corio/outcome.hpp>
 
@@ -44,7 +45,8 @@ public:
     /// back to the loop. The loop's inbox lock orders the result's write before its read.
     static void run(std::shared_ptr<thread_call> self) noexcept {
         stage queued = stage::queued;
-        if (!self->stage_.compare_exchange_strong(queued, stage::running, std::memory_order_acq_rel))
+        if (!self->stage_.compare_exchange_strong(
+                queued, stage::running, std::memory_order_acq_rel))
             return; // abandoned while queued: never runs, as asyncio's cancelled pending futures
         self->execute();
         self->stage_.store(stage::done, std::memory_order_release);
@@ -56,12 +58,13 @@ public:
 
     void listen(to_thread_awaiter<Fn>& awaiter) noexcept { awaiter_ = &awaiter; }
 
-    /// The awaiter no longer waits: a call still queued will never run; a running one runs
-    /// to its end and its result is dropped.
+    /// The awaiter no longer waits: a call still queued will never run, and its function
+    /// goes now, on the loop thread; a running one runs to its end and its result is dropped.
     void give_up() noexcept {
         awaiter_ = nullptr;
         stage queued = stage::queued;
-        stage_.compare_exchange_strong(queued, stage::abandoned, std::memory_order_acq_rel);
+        if (stage_.compare_exchange_strong(queued, stage::abandoned, std::memory_order_acq_rel))
+            fn_.reset(); // no pool thread touches it once the call is abandoned
     }
 
     /// The function's value, or its exception rethrown. Once.
@@ -76,18 +79,29 @@ public:
 
     [[nodiscard]] event_loop& loop() const noexcept { return *loop_; }
 
-    [[nodiscard]] bool running() const noexcept {
-        return stage_.load(std::memory_order_acquire) == stage::running;
+    /// For dump_tasks.
+    [[nodiscard]] const char* progress() const noexcept {
+        switch (stage_.load(std::memory_order_acquire)) {
+        case stage::queued:
+            return "queued for a pool thread";
+        case stage::running:
+            return "running on a pool thread";
+        case stage::done:
+            return "done, its result on the way back";
+        case stage::abandoned:
+            break;
+        }
+        return "abandoned";
     }
 
 private:
     enum class stage : unsigned char { queued, running, done, abandoned };
 
     // A reference result is kept as a reference_wrapper: outcome holds objects only.
-    using stored_type = std::conditional_t<
-        std::is_reference_v<result_type>,
-        std::reference_wrapper<std::remove_reference_t<result_type>>,
-        result_type>;
+    using stored_type =
+        std::conditional_t<std::is_reference_v<result_type>,
+                           std::reference_wrapper<std::remove_reference_t<result_type>>,
+                           result_type>;
 
     void execute() noexcept {
         try {
@@ -140,7 +154,10 @@ public:
     bool await_ready() const noexcept { return false; }
 
     void await_suspend(std::coroutine_handle<> frame) {
+        if (!call_ || awaited_)
+            throw invalid_state_error("corio: a to_thread awaitable can be awaited only once");
         bind(frame);
+        awaited_ = true;
         call_->loop().default_thread_pool().submit(std::make_unique<thread_call_job<Fn>>(call_));
         call_->listen(*this);
         wait();
@@ -156,20 +173,15 @@ public:
     bool cancel() noexcept override {
         if (completed_)
             return false;
+        if (cancelled_)
+            return true; // a second cancel(): the resume is queued already
         cancelled_ = true;
         call_->give_up();
         resume_later();
         return true;
     }
 
-    void describe(std::ostream& out) const override {
-        if (completed_)
-            out << "to_thread, done";
-        else if (call_->running())
-            out << "to_thread, running on a pool thread";
-        else
-            out << "to_thread, queued for a pool thread";
-    }
+    void describe(std::ostream& out) const override { out << "to_thread, " << call_->progress(); }
 
     /// The call came back (loop thread).
     void completed() noexcept {
@@ -180,6 +192,7 @@ public:
 private:
     std::shared_ptr<thread_call<Fn>> call_;
     bool completed_ = false;
+    bool awaited_ = false;
 };
 
 template <class Fn>
@@ -205,10 +218,10 @@ void thread_call<Fn>::deliver() noexcept {
 /// Python, cannot stop a thread). A result that came back before the cancellation is
 /// returned, and the cancellation arrives at the task's next suspension.
 /// Throws: `no_running_loop` outside a running loop; when awaited, `invalid_state_error`
-/// after the loop's shutdown_default_executor, `std::system_error` when no thread can be
-/// started.
+/// when awaited a second time or after the loop's shutdown_default_executor, and
+/// `std::system_error` when no thread can be started.
 template <class F, class... Args>
-    requires std::invocable<std::decay_t<F>, std::decay_t<Args>...>
+requires std::invocable<std::decay_t<F>, std::decay_t<Args>...>
 [[nodiscard]] auto to_thread(F&& fn, Args&&... args) {
     auto call = [fn = std::forward<F>(fn),
                  ... args = std::forward<Args>(args)]() mutable -> decltype(auto) {

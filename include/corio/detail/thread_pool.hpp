@@ -13,11 +13,10 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <pthread.h>
 #include <thread>
 #include <utility>
 #include <vector>
-
-#include <pthread.h>
 
 namespace corio::detail {
 
@@ -34,7 +33,8 @@ public:
 /// none. Thread safety: submit from any thread; shutdown from one thread that is not a worker.
 class thread_pool {
 public:
-    explicit thread_pool(std::size_t max_workers) : max_workers_(std::max<std::size_t>(1, max_workers)) {
+    explicit thread_pool(std::size_t max_workers)
+        : max_workers_(std::max<std::size_t>(1, max_workers)) {
         threads_.reserve(max_workers_); // so that a started thread is always recorded
     }
 
@@ -67,14 +67,15 @@ public:
 
     /// Runs the jobs still queued, then joins every thread. Later submits throw.
     void shutdown() noexcept {
+        std::vector<std::thread> threads;
         {
             std::lock_guard lock(mutex_);
             stopping_ = true;
+            threads.swap(threads_);
         }
         job_queued_.notify_all();
-        for (std::thread& t : threads_)
+        for (std::thread& t : threads)
             t.join();
-        threads_.clear();
     }
 
     /// Threads started so far.
@@ -98,13 +99,16 @@ private:
         }
     }
 
-    // A pool thread blocks every signal, so that SIGINT and the rest go to the program's own
-    // threads and a blocking call on a pool thread is not cut short with EINTR.
+    // A pool thread blocks the asynchronous signals, so that SIGINT and the rest go to the
+    // program's own threads and a blocking call on a pool thread is not cut short with EINTR.
+    // Faults stay deliverable: blocked, they would kill the process past any crash handler.
     template <class F>
     static std::thread start_with_signals_blocked(F body) {
         sigset_t all;
         sigset_t previous;
         sigfillset(&all);
+        for (int fault : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS})
+            sigdelset(&all, fault);
         pthread_sigmask(SIG_SETMASK, &all, &previous);
         try {
             std::thread t(std::move(body));
