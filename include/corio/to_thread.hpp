@@ -153,14 +153,26 @@ public:
 
     bool await_ready() const noexcept { return false; }
 
+    // The task suspends before the call goes to the pool: a cancellation it already carries
+    // (requested while it ran) arrives in wait() and abandons the call, which is then never
+    // submitted. Submitted first, a pool thread could start it before the cancellation came.
     void await_suspend(std::coroutine_handle<> frame) {
         if (!call_ || awaited_)
             throw invalid_state_error("corio: a to_thread awaitable can be awaited only once");
         bind(frame);
         awaited_ = true;
-        call_->loop().default_thread_pool().submit(std::make_unique<thread_call_job<Fn>>(call_));
+        thread_pool& pool = call_->loop().default_thread_pool();
+        auto job = std::make_unique<thread_call_job<Fn>>(call_);
         call_->listen(*this);
         wait();
+        if (cancelled_)
+            return;
+        try {
+            pool.submit(std::move(job));
+        } catch (...) { // not suspended after all: the exception resumes the task at once
+            owner().resumed();
+            throw;
+        }
     }
 
     result_type await_resume() {
