@@ -10,6 +10,7 @@
 #include <csignal>
 #include <filesystem>
 #include <functional>
+#include <future>
 #include <iterator>
 #include <memory>
 #include <pthread.h>
@@ -1080,4 +1081,114 @@ TEST_CASE("pool threads block signals; the loop's thread keeps its mask", "[thre
     CHECK(on_pool_sigterm);
     CHECK(signal_blocked(SIGINT) == sigint_before);
     CHECK(signal_blocked(SIGUSR1) == sigusr1_before);
+}
+
+TEST_CASE("a second cancel of a task awaiting to_thread resumes it once", "[thread]") {
+    // Twice cancelled while it waits (asyncio allows it, and a double SIGINT does it): a
+    // second resume would cut the sleep that follows short, or step a finished frame.
+    double slept = -1;
+    auto worker = [&]() -> corio::task<> {
+        try {
+            co_await corio::to_thread([] { std::this_thread::sleep_for(50ms); });
+        } catch (const corio::cancelled_error&) {
+        }
+        const auto start = corio::clock::now();
+        co_await corio::sleep(100ms);
+        slept = seconds_since(start);
+    };
+    auto body = [&]() -> corio::task<> {
+        auto h = corio::spawn(worker());
+        co_await corio::sleep(10ms);
+        h.cancel();
+        h.cancel();
+        co_await h;
+        co_await corio::sleep(50ms); // a stale resume would step the finished frame here
+    };
+    corio::run(body());
+    CHECK(slept >= 0.095);
+}
+
+TEST_CASE("awaiting a to_thread awaitable twice throws invalid_state_error", "[thread]") {
+    std::atomic<int> runs{0};
+    auto body = [&]() -> corio::task<bool> {
+        auto call = corio::to_thread([&runs] { return ++runs; });
+        CHECK(co_await call == 1);
+        try {
+            (void)co_await call;
+        } catch (const corio::invalid_state_error&) {
+            co_return true;
+        }
+        co_return false;
+    };
+    CHECK(corio::run(body()));
+    CHECK(runs == 1);
+}
+
+TEST_CASE("run keeps the loop running while it waits for the pool: a call may still call back",
+          "[thread]") {
+    // asyncio's run_coroutine_threadsafe(...).result() from a thread, after main returned.
+    std::atomic<int> answer{0};
+    auto body = [&]() -> corio::task<> {
+        corio::event_loop* loop = &corio::get_running_loop();
+        auto ask_the_loop = [loop, &answer] {
+            std::this_thread::sleep_for(50ms); // main has returned by now
+            std::promise<int> reply;
+            loop->call_soon_threadsafe([&reply] { reply.set_value(7); });
+            auto future = reply.get_future();
+            if (future.wait_for(5s) == std::future_status::ready)
+                answer = future.get();
+        };
+        (void)corio::spawn(on_pool(ask_the_loop));
+        co_await corio::sleep(10ms);
+    };
+    corio::run(body());
+    CHECK(answer == 7);
+}
+
+TEST_CASE("shutdown_default_executor inside a task throws invalid_state_error", "[thread]") {
+    auto body = []() -> corio::task<> {
+        corio::get_running_loop().shutdown_default_executor();
+        co_return;
+    };
+    CHECK_THROWS_AS(corio::run(body()), corio::invalid_state_error);
+}
+
+namespace {
+
+// Hands itself back to its loop, from whichever thread drops it.
+struct lease {
+    corio::event_loop* home;
+    std::atomic<int>* returned;
+    lease(corio::event_loop* l, std::atomic<int>* r) : home(l), returned(r) {}
+    lease(lease&& other) noexcept
+        : home(std::exchange(other.home, nullptr)), returned(other.returned) {}
+    lease& operator=(lease&&) = delete;
+    ~lease() {
+        if (home != nullptr) {
+            home->call_soon_threadsafe([] {});
+            ++*returned;
+        }
+    }
+};
+
+} // namespace
+
+TEST_CASE("a dropped result whose destructor posts to the loop does not deadlock its closing",
+          "[thread]") {
+    std::atomic<int> returned{0};
+    auto body = [&]() -> corio::task<bool> {
+        corio::event_loop* loop = &corio::get_running_loop();
+        auto make_lease = [loop, &returned] {
+            std::this_thread::sleep_for(100ms);
+            return lease(loop, &returned);
+        };
+        try {
+            (void)co_await corio::wait_for(corio::to_thread(make_lease), 10ms);
+        } catch (const corio::timeout_error&) {
+            co_return true;
+        }
+        co_return false;
+    };
+    CHECK(corio::run(body()));
+    CHECK(returned == 1);
 }

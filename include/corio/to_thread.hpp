@@ -87,7 +87,7 @@ public:
         case stage::running:
             return "running on a pool thread";
         case stage::done:
-            return "done, its result on the way back";
+            return "finished, its result on the way back";
         case stage::abandoned:
             break;
         }
@@ -193,7 +193,9 @@ public:
         return true;
     }
 
-    void describe(std::ostream& out) const override { out << "to_thread, " << call_->progress(); }
+    void describe(std::ostream& out) const override {
+        out << "to_thread, " << (completed_ ? "done" : call_->progress());
+    }
 
     /// The call came back (loop thread).
     void completed() noexcept {
