@@ -3,7 +3,6 @@
 #include <csignal>
 #include <cstdlib>
 #include <stdexcept>
-
 #include <system_error>
 
 #include "corio_test.hpp"

@@ -17,6 +17,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <type_traits>
 #include <unistd.h>
@@ -25,7 +26,6 @@
 
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include <system_error>
 
 #include "corio_test.hpp"
 

@@ -37,11 +37,10 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <thread>
 #include <utility>
 #include <vector>
-
-#include <system_error>
 
 namespace corio {
 

@@ -5,9 +5,8 @@
 
 #include <cerrno>
 #include <string>
-#include <unistd.h>
-
 #include <system_error>
+#include <unistd.h>
 
 namespace corio::detail::sys {
 
