@@ -903,8 +903,11 @@ TEST_CASE("to_thread throws std::system_error when the pool cannot start a threa
     const pid_t child = ::fork();
     REQUIRE(child >= 0);
     if (child == 0) {
+        // RLIMIT_NPROC does not bind root: as root, become nobody first.
+        const bool root = ::geteuid() == 0;
         const rlimit none{0, 0};
-        if (::setgid(65534) != 0 || ::setuid(65534) != 0 || ::setrlimit(RLIMIT_NPROC, &none) != 0)
+        if ((root && (::setgid(65534) != 0 || ::setuid(65534) != 0)) ||
+            ::setrlimit(RLIMIT_NPROC, &none) != 0)
             ::_exit(2);
         auto body = []() -> corio::task<int> {
             auto one = [] {
@@ -933,10 +936,7 @@ TEST_CASE("to_thread throws std::system_error when the pool cannot start a threa
     REQUIRE(::waitpid(child, &status, 0) == child);
     REQUIRE(WIFEXITED(status));
     const int code = WEXITSTATUS(status);
-    if (code == 2) {
-        WARN("could not drop privileges and limit processes: not checked");
-        return;
-    }
+    INFO("exit code 2: the child could not limit its processes");
     CHECK(code == 0);
 }
 
