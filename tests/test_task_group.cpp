@@ -23,13 +23,6 @@ corio::task<> fail_after(std::string what, std::chrono::milliseconds d) {
     throw std::runtime_error(what);
 }
 
-std::vector<std::string> messages(const corio::exception_group& group) {
-    std::vector<std::string> out;
-    for (const auto& e : group.exceptions())
-        out.push_back(corio::detail::describe(e));
-    return out;
-}
-
 } // namespace
 
 TEST_CASE("a task_group waits for every child before its scope ends", "[task_group]") {

@@ -142,13 +142,6 @@ bool signal_blocked(int sig) {
     return sigismember(&mask, sig) == 1;
 }
 
-std::vector<std::string> messages(const corio::exception_group& group) {
-    std::vector<std::string> out;
-    for (const auto& e : group.exceptions())
-        out.push_back(corio::detail::describe(e));
-    return out;
-}
-
 } // namespace
 
 TEST_CASE("to_thread returns the function's value; the arguments are copied when it is called",

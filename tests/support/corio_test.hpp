@@ -107,6 +107,14 @@ T run_virtual(corio::task<T> main) {
     return corio::detail::run_on(loop, std::move(main), false);
 }
 
+/// The what() of each exception in `group`, in order.
+inline std::vector<std::string> messages(const corio::exception_group& group) {
+    std::vector<std::string> out;
+    for (const auto& e : group.exceptions())
+        out.push_back(corio::detail::describe(e));
+    return out;
+}
+
 /// Every task of the running loop other than the caller: what a test left behind.
 inline std::size_t other_live_tasks() {
     return corio::all_tasks().size() - 1;
