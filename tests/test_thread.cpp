@@ -101,6 +101,24 @@ std::size_t in_dump(const std::string& what) {
     return n;
 }
 
+// A call that blocks its pool thread for `length`, and says when it started and finished.
+struct slow_call {
+    explicit slow_call(std::chrono::milliseconds l) : length(l) {}
+
+    std::chrono::milliseconds length;
+    std::atomic<bool> started{false};
+    std::atomic<bool> finished{false};
+
+    // What to_thread runs; it refers to this, which must outlive the call.
+    auto job() {
+        return [this] {
+            started = true;
+            std::this_thread::sleep_for(length);
+            finished = true;
+        };
+    }
+};
+
 // Counts its constructions and destructions, from any thread.
 struct counted {
     static inline std::atomic<long> made{0};
@@ -505,25 +523,18 @@ TEST_CASE("a program that never calls to_thread starts no thread", "[thread]") {
 
 TEST_CASE("cancelling a task awaiting a running call resumes it at once; the call runs on",
           "[thread]") {
-    std::atomic<bool> started{false};
-    std::atomic<bool> finished{false};
+    slow_call call(300ms);
     double resumed_after = -1;
     bool finished_when_resumed = true;
-    auto long_job = [&] {
-        started = true;
-        std::this_thread::sleep_for(300ms);
-        finished = true;
-        return 1;
-    };
     auto body = [&]() -> corio::task<> {
-        auto h = corio::spawn(on_pool(long_job));
-        CHECK(co_await eventually([&] { return started.load(); }));
+        auto h = corio::spawn(on_pool(call.job()));
+        CHECK(co_await eventually([&] { return call.started.load(); }));
         CHECK(in_dump("to_thread, running on a pool thread") == 1);
         const auto start = corio::clock::now();
         h.cancel();
         CHECK(co_await ended_cancelled(h));
         resumed_after = seconds_since(start);
-        finished_when_resumed = finished;
+        finished_when_resumed = call.finished;
         CHECK(other_live_tasks() == 0);
     };
     const auto start = corio::clock::now();
@@ -531,7 +542,7 @@ TEST_CASE("cancelling a task awaiting a running call resumes it at once; the cal
     CHECK(resumed_after >= 0);
     CHECK(resumed_after < 0.1); // not the 300 ms the call takes
     CHECK_FALSE(finished_when_resumed);
-    CHECK(finished); // run waited for it
+    CHECK(call.finished); // run waited for it
     CHECK(seconds_since(start) >= 0.29);
 }
 
@@ -753,40 +764,28 @@ TEST_CASE("10000 calls from 100 tasks with a third cancelled midway: right resul
 
 TEST_CASE("run waits for the calls still running when main returns", "[thread]") {
     const std::size_t threads_before = settled_os_threads();
-    std::atomic<bool> started{false};
-    std::atomic<bool> finished{false};
-    auto job = [&] {
-        started = true;
-        std::this_thread::sleep_for(300ms);
-        finished = true;
-    };
+    slow_call call(300ms);
     auto body = [&]() -> corio::task<> {
-        (void)corio::spawn(on_pool(job));
-        CHECK(co_await eventually([&] { return started.load(); }));
+        (void)corio::spawn(on_pool(call.job()));
+        CHECK(co_await eventually([&] { return call.started.load(); }));
     }; // run cancels the spawned task, which resumes at once, then waits for the call
     const auto start = corio::clock::now();
     corio::run(body());
-    CHECK(finished);
+    CHECK(call.finished);
     CHECK(seconds_since(start) >= 0.29);
     CHECK(settled_os_threads() == threads_before);
 }
 
 TEST_CASE("run rethrows main's exception only once the calls still running are done", "[thread]") {
-    std::atomic<bool> started{false};
-    std::atomic<bool> finished{false};
-    auto job = [&] {
-        started = true;
-        std::this_thread::sleep_for(200ms);
-        finished = true;
-    };
+    slow_call call(200ms);
     auto body = [&]() -> corio::task<> {
-        (void)corio::spawn(on_pool(job));
-        CHECK(co_await eventually([&] { return started.load(); }));
+        (void)corio::spawn(on_pool(call.job()));
+        CHECK(co_await eventually([&] { return call.started.load(); }));
         throw std::runtime_error("main failed");
     };
     const auto start = corio::clock::now();
     CHECK_THROWS_WITH(corio::run(body()), "main failed");
-    CHECK(finished);
+    CHECK(call.finished);
     CHECK(seconds_since(start) >= 0.19);
 }
 
@@ -821,19 +820,16 @@ TEST_CASE("SIGINT while main awaits to_thread cancels main at once; run waits fo
 }
 
 TEST_CASE("a loop destroyed with a call running waits for it", "[thread]") {
-    std::atomic<bool> started{false};
-    std::atomic<bool> finished{false};
-    auto job = [&] {
-        started = true;
-        std::this_thread::sleep_for(300ms);
-        finished = true;
+    slow_call call(300ms);
+    auto job = [&call] {
+        call.job()();
         return counted(3);
     };
     const long made_before = counted::made;
     const long gone_before = counted::gone;
     auto body = [&]() -> corio::task<> {
         (void)corio::spawn(on_pool(job));
-        CHECK(co_await eventually([&] { return started.load(); }));
+        CHECK(co_await eventually([&] { return call.started.load(); }));
     };
     const auto start = corio::clock::now();
     double returned_after = 0;
@@ -842,9 +838,9 @@ TEST_CASE("a loop destroyed with a call running waits for it", "[thread]") {
         corio::event_loop loop;
         loop.run_until_complete(body()); // the spawned task stays suspended in to_thread
         returned_after = seconds_since(start);
-        finished_at_return = finished;
+        finished_at_return = call.finished;
     }
-    CHECK(finished);
+    CHECK(call.finished);
     CHECK(seconds_since(start) >= 0.29);
     if (returned_after < 0.2) // run_until_complete itself does not wait for the pool
         CHECK_FALSE(finished_at_return);
