@@ -472,6 +472,77 @@ TEST_CASE("semaphore: a newcomer waits behind waiters; a permit handed to a canc
     corio::run(body());
 }
 
+TEST_CASE("semaphore: a permit released while woken waiters have not run waits for them "
+          "(FIFO, as asyncio 3.12)",
+          "[sync][semaphore]") {
+    corio::semaphore sem(1);
+    std::vector<int> order;
+    bool locked_while_woken = false;
+    auto c1 = [&]() -> corio::task<> {
+        co_await sem.acquire();
+        order.push_back(1);
+    };
+    auto c2 = [&]() -> corio::task<> {
+        co_await sem.acquire();
+        order.push_back(2);
+        sem.release(); // c3 was handed a permit and has not run yet: it comes first
+        locked_while_woken = sem.locked();
+        co_await sem.acquire();
+        order.push_back(4);
+    };
+    auto c3 = [&]() -> corio::task<> {
+        co_await sem.acquire();
+        order.push_back(3);
+    };
+    auto body = [&]() -> corio::task<> {
+        auto t1 = corio::spawn(c1);
+        auto t2 = corio::spawn(c2);
+        auto t3 = corio::spawn(c3);
+        co_await corio::sleep(0s);
+        sem.release();
+        sem.release();
+        co_await corio::gather(t1, t2, t3);
+        CHECK(order == std::vector<int>{1, 2, 3, 4});
+        CHECK(locked_while_woken);
+        CHECK(sem.value() == 0);
+    };
+    run_virtual(body());
+}
+
+TEST_CASE("semaphore: a woken waiter cancelled before it runs passes its permit to a newcomer "
+          "queued behind it",
+          "[sync][semaphore]") {
+    corio::semaphore sem(1);
+    std::string trace;
+    auto holder = [&](char name) -> corio::task<> {
+        co_await sem.acquire();
+        trace += name;
+        sem.release();
+    };
+    auto body = [&]() -> corio::task<> {
+        co_await sem.acquire();
+        auto b = corio::spawn(holder('b'));
+        co_await settle();                             // b waits
+        auto x = corio::spawn([&]() -> corio::task<> { // runs before b, which is woken next
+            b.cancel();
+            co_return;
+        });
+        sem.release(); // handed to b
+        sem.release(); // a free permit, but b has not run: a newcomer must queue
+        CHECK(sem.locked());
+        co_await sem.acquire(); // queued; b, cancelled, gives its permit to this task
+        trace += 'a';
+        CHECK(co_await ended_cancelled(b));
+        CHECK(sem.value() == 1);
+        sem.release();
+        co_await x;
+        CHECK(trace == "a");
+        CHECK(sem.value() == 2);
+        CHECK_FALSE(sem.locked());
+    };
+    run_virtual(body());
+}
+
 TEST_CASE("bounded_semaphore: release past the initial value throws", "[sync][semaphore]") {
     corio::bounded_semaphore sem(2);
     auto body = [&]() -> corio::task<> {
@@ -633,6 +704,39 @@ TEST_CASE("condition: a waiter notified then cancelled before it runs passes the
     corio::run(body());
 }
 
+TEST_CASE("condition: a waiter notified, then cancelled while it re-acquires the lock, "
+          "passes the notification on",
+          "[sync][condition]") {
+    corio::lock l;
+    corio::condition cond(l);
+    std::string trace;
+    auto waiter = [&](char name) -> corio::task<> {
+        auto g = co_await l.scoped();
+        co_await cond.wait();
+        trace += name;
+    };
+    auto body = [&]() -> corio::task<> {
+        auto a = corio::spawn(waiter('a'));
+        auto b = corio::spawn(waiter('b'));
+        co_await settle();
+        co_await l.acquire();
+        cond.notify(1); // a is notified and goes on to wait for the lock main holds
+        co_await settle();
+        a.cancel(); // cancelled while it re-acquires the lock
+        co_await settle();
+        l.release();
+        CHECK(co_await ended_cancelled(a));
+        co_await settle();
+        CHECK(b.done()); // woken in a's place
+        if (!b.done())
+            b.cancel();
+        co_await ended_cancelled(b);
+        CHECK(trace == "b");
+        CHECK_FALSE(l.locked());
+    };
+    run_virtual(body());
+}
+
 // ---------------------------------------------------------------------------------------------
 // barrier
 
@@ -714,6 +818,27 @@ TEST_CASE("barrier: abort breaks it for waiters and newcomers, reset repairs it"
         CHECK(r11 == 1);
     };
     corio::run(body());
+}
+
+TEST_CASE("barrier: a task that passed keeps its index when abort() or reset() comes before it "
+          "resumes",
+          "[sync][barrier]") {
+    for (const bool abort : {true, false}) {
+        corio::barrier b(2);
+        auto body = [&]() -> corio::task<> {
+            auto first =
+                corio::spawn([&]() -> corio::task<std::size_t> { co_return co_await b.wait(); });
+            co_await settle();
+            CHECK(co_await b.wait() == 1); // the barrier trips; `first` has not resumed yet
+            if (abort)
+                b.abort(); // asyncio raises BrokenBarrierError in `first`; corio keeps its pass
+            else
+                b.reset();
+            CHECK(co_await first == 0);
+            CHECK(b.broken() == abort);
+        };
+        corio::run(body());
+    }
 }
 
 TEST_CASE("barrier: a cancelled waiter no longer counts as arrived", "[sync][barrier]") {

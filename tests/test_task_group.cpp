@@ -268,6 +268,124 @@ TEST_CASE("a cancellation that arrives while the scope waits for children still 
     run_virtual(body());
 }
 
+TEST_CASE("an outside cancellation that meets a child's failure is armed again after the group",
+          "[task_group][cancel]") {
+    auto body = []() -> corio::task<> {
+        std::vector<std::string> log;
+        auto failing = [&]() -> corio::task<> {
+            try {
+                co_await corio::sleep(1h);
+            } catch (const corio::cancelled_error&) {
+                throw std::runtime_error("failed while cancelled");
+            }
+        };
+        auto scope = [&](corio::task_group& tg) -> corio::task<> {
+            tg.spawn(failing);
+            co_await corio::sleep(1h);
+        };
+        auto outer = corio::spawn([&]() -> corio::task<> {
+            try {
+                co_await corio::with(corio::task_group{}, scope);
+            } catch (const corio::exception_group& group) {
+                log.push_back("group: " + messages(group).at(0));
+                log.push_back("cancelling " + std::to_string(corio::current_task().cancelling()));
+            }
+            try {
+                co_await corio::sleep(1ms); // the outside request is delivered here
+                log.push_back("not cancelled");
+            } catch (const corio::cancelled_error& e) {
+                log.push_back("cancelled: " + e.message());
+                throw;
+            }
+        });
+        co_await corio::sleep(10ms);
+        CHECK(outer.cancel("outside"));
+        CHECK(co_await ended_cancelled(outer));
+        CHECK(outer.cancelled());
+        CHECK(outer.cancelling() == 1);
+        CHECK(log == std::vector<std::string>{
+                         "group: failed while cancelled", "cancelling 1", "cancelled: outside"});
+    };
+    run_virtual(body());
+}
+
+TEST_CASE("an outside cancellation re-armed by a failed group ends a task that returns at once",
+          "[task_group][cancel]") {
+    auto body = []() -> corio::task<> {
+        auto scope = [](corio::task_group& tg) -> corio::task<> {
+            tg.spawn([]() -> corio::task<> {
+                try {
+                    co_await corio::sleep(1h);
+                } catch (const corio::cancelled_error&) {
+                    throw std::runtime_error("failed while cancelled");
+                }
+            });
+            co_await corio::sleep(1h);
+        };
+        auto outer = corio::spawn([&]() -> corio::task<int> {
+            try {
+                co_await corio::with(corio::task_group{}, scope);
+            } catch (const corio::exception_group&) {
+            }
+            co_return 1;
+        });
+        co_await corio::sleep(10ms);
+        outer.cancel();
+        CHECK(co_await ended_cancelled(outer));
+    };
+    run_virtual(body());
+}
+
+TEST_CASE("keyboard_interrupt from a child is rethrown as it is, not grouped",
+          "[task_group][cancel]") {
+    auto body = []() -> corio::task<> {
+        std::vector<std::string> log;
+        auto scope = [&](corio::task_group& tg) -> corio::task<> {
+            tg.spawn([]() -> corio::task<> {
+                co_await corio::sleep(1ms);
+                throw corio::keyboard_interrupt{};
+            });
+            tg.spawn(sleeper(1h, log, "sibling"));
+            tg.spawn([]() -> corio::task<> { // an ordinary failure as well: it is not reported
+                try {
+                    co_await corio::sleep(1h);
+                } catch (const corio::cancelled_error&) {
+                    throw std::runtime_error("failed while cancelled");
+                }
+            });
+            co_await corio::sleep(1h);
+        };
+        bool interrupted = false;
+        try {
+            co_await corio::with(corio::task_group{}, scope);
+        } catch (const corio::keyboard_interrupt&) {
+            interrupted = true;
+        } catch (const corio::exception_group&) {
+            FAIL("keyboard_interrupt must not be grouped");
+        }
+        CHECK(interrupted);
+        CHECK(log == std::vector<std::string>{"sibling cancelled"});
+        CHECK(corio::current_task().cancelling() == 0);
+    };
+    run_virtual(body());
+}
+
+TEST_CASE("keyboard_interrupt from the body is rethrown as it is, after the children",
+          "[task_group][cancel]") {
+    auto body = []() -> corio::task<> {
+        std::vector<std::string> log;
+        auto scope = [&](corio::task_group& tg) -> corio::task<> {
+            tg.spawn(sleeper(1h, log, "child"));
+            co_await corio::sleep(1ms);
+            throw corio::keyboard_interrupt{};
+        };
+        CHECK_THROWS_AS(co_await corio::with(corio::task_group{}, scope),
+                        corio::keyboard_interrupt);
+        CHECK(log == std::vector<std::string>{"child cancelled"});
+    };
+    run_virtual(body());
+}
+
 TEST_CASE("spawning into a group that is not open throws invalid_state_error", "[task_group]") {
     auto body = []() -> corio::task<> {
         corio::task_group unentered;

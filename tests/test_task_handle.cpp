@@ -164,6 +164,58 @@ TEST_CASE("a cancel request made while the task runs is delivered at its next su
     CHECK(trace == "still running;cancelled at sleep: self");
 }
 
+TEST_CASE("a task that cancels itself and returns without suspending ends cancelled", "[cancel]") {
+    auto child = []() -> corio::task<int> {
+        CHECK(corio::current_task().cancel("self"));
+        co_return 5; // no suspension after the request: asyncio ends the task cancelled
+    };
+    auto body = [&]() -> corio::task<> {
+        corio::task_handle<int> h = corio::spawn(child());
+        try {
+            co_await h;
+            FAIL("the child must end cancelled");
+        } catch (const corio::cancelled_error& e) {
+            CHECK(e.message() == "self");
+        }
+        CHECK(h.cancelled());
+        CHECK(h.cancelling() == 1);
+        CHECK_THROWS_AS(h.result(), corio::cancelled_error);
+    };
+    corio::run(body());
+}
+
+TEST_CASE("a task cancelled while it runs, by a call it makes, ends cancelled", "[cancel]") {
+    corio::task_handle<int> h;
+    auto cancel_me = [&] {
+        h.cancel();
+    };
+    auto child = [&]() -> corio::task<int> {
+        cancel_me();
+        co_return 5;
+    };
+    auto body = [&]() -> corio::task<> {
+        h = corio::spawn(child());
+        CHECK(co_await ended_cancelled(h));
+        CHECK(h.cancelled());
+    };
+    corio::run(body());
+}
+
+TEST_CASE("a task that uncancels its own request before returning keeps its value", "[cancel]") {
+    auto child = []() -> corio::task<int> {
+        auto self = corio::current_task();
+        self.cancel();
+        CHECK(self.uncancel() == 0);
+        co_return 5;
+    };
+    auto body = [&]() -> corio::task<> {
+        auto h = corio::spawn(child());
+        CHECK(co_await h == 5);
+        CHECK_FALSE(h.cancelled());
+    };
+    corio::run(body());
+}
+
 TEST_CASE("catch (const std::exception&) does not swallow a cancellation", "[cancel]") {
     bool swallowed = false;
     auto child = [&]() -> corio::task<> {
@@ -248,6 +300,25 @@ TEST_CASE("a cancel request for a task whose wait already completed keeps the re
     };
     corio::run(body());
     CHECK(trace == "got 4;cancelled at next suspension");
+}
+
+TEST_CASE("a task whose wait completed before a cancel keeps the wait's result, and ends "
+          "cancelled if it returns without suspending again",
+          "[cancel]") {
+    int got = 0;
+    auto child = [&](corio::task_handle<int> source) -> corio::task<int> {
+        got = co_await source; // completed before the cancel: the value is not dropped
+        co_return got;
+    };
+    auto body = [&]() -> corio::task<> {
+        auto source = corio::spawn(value_after(4, 0ms));
+        auto h = corio::spawn(child(source));
+        co_await source; // h's wait is complete and h is queued to resume
+        CHECK(h.cancel());
+        CHECK(co_await ended_cancelled(h));
+        CHECK(got == 4);
+    };
+    corio::run(body());
 }
 
 TEST_CASE("an awaited task stays alive when its handle is reset meanwhile", "[spawn]") {

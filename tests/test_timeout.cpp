@@ -295,6 +295,82 @@ TEST_CASE("a failure inside wait_for propagates as it is", "[timeout][wait_for]"
     run_virtual(body());
 }
 
+TEST_CASE("wait_for with a duration <= 0 never starts a coroutine", "[timeout][wait_for]") {
+    auto body = []() -> corio::task<> {
+        auto& loop = corio::get_running_loop();
+        const auto start = loop.time();
+        bool started = false;
+        auto work = [&]() -> corio::task<int> {
+            started = true;
+            co_return 1; // would complete at once, if it ran
+        };
+        CHECK_THROWS_AS(co_await corio::wait_for(work(), 0s), corio::timeout_error);
+        CHECK_THROWS_AS(co_await corio::wait_for(work(), -5s), corio::timeout_error);
+        CHECK_THROWS_AS(co_await corio::wait_for(corio::sleep(0s), 0s), corio::timeout_error);
+        CHECK_FALSE(started);
+        CHECK(loop.time() == start);
+        CHECK(corio::current_task().cancelling() == 0);
+        co_await corio::sleep(1ms); // no cancellation left behind
+    };
+    run_virtual(body());
+}
+
+TEST_CASE("wait_for with a duration <= 0 gives a done handle's result and cancels a pending one",
+          "[timeout][wait_for]") {
+    auto body = []() -> corio::task<> {
+        auto done = corio::spawn(value_after(7, 0ms));
+        co_await done;
+        const auto got = co_await corio::wait_for(done, 0s);
+        CHECK(got == 7);
+
+        auto failed = corio::spawn([]() -> corio::task<int> { throw std::runtime_error("no"); });
+        co_await settle();
+        CHECK_THROWS_AS(co_await corio::wait_for(failed, -1s), std::runtime_error);
+
+        std::vector<std::string> log;
+        auto pending = corio::spawn(sleeper(1h, log, "pending"));
+        co_await settle(); // started, so that it can say it was cancelled
+        CHECK_THROWS_AS(co_await corio::wait_for(pending, 0s), corio::timeout_error);
+        CHECK(pending.cancelled());
+        CHECK(log == std::vector<std::string>{"pending cancelled"});
+
+        // A value that wins the race against the cancel is returned, as asyncio does.
+        auto stubborn = corio::spawn([]() -> corio::task<int> {
+            try {
+                co_await corio::sleep(1h);
+            } catch (const corio::cancelled_error&) {
+                corio::current_task().uncancel();
+            }
+            co_return 3;
+        });
+        co_await settle();
+        const auto won = co_await corio::wait_for(stubborn, 0s);
+        CHECK(won == 3);
+        CHECK(corio::current_task().cancelling() == 0);
+    };
+    run_virtual(body());
+}
+
+TEST_CASE("a timeout with a negative delay has its deadline in the past", "[timeout]") {
+    auto body = []() -> corio::task<> {
+        auto& loop = corio::get_running_loop();
+        const auto now = loop.time();
+        auto scope = corio::timeout(-11s);
+        CHECK(scope.when() == now - 11s);
+        bool timed_out = false;
+        try {
+            co_await corio::with(
+                scope, [](corio::timeout_scope&) -> corio::task<> { co_await corio::sleep(1h); });
+        } catch (const corio::timeout_error&) {
+            timed_out = true;
+        }
+        CHECK(timed_out);
+        CHECK(loop.time() == now);
+        CHECK(corio::timeout(std::chrono::hours::min()).when() == corio::clock::time_point::min());
+    };
+    run_virtual(body());
+}
+
 TEST_CASE("timeout outside a running loop throws no_running_loop", "[timeout]") {
     CHECK_THROWS_AS(corio::timeout(1s), corio::no_running_loop);
     CHECK_THROWS_AS(corio::timeout_at(std::nullopt), corio::no_running_loop);

@@ -597,6 +597,21 @@ TEST_CASE("as_completed hands out tasks done before it was made first, in the gi
     run_virtual(body());
 }
 
+TEST_CASE("as_completed given the same handle twice hands it out twice", "[as_completed]") {
+    auto body = []() -> corio::task<> {
+        auto h = corio::spawn(value_after(1, 1h));
+        std::vector<corio::task_handle<int>> handles{h, h}; // asyncio would make it a set
+        auto queue = corio::as_completed(handles);
+        int handed_out = 0;
+        while (auto done = co_await queue.next()) {
+            CHECK(*done == h);
+            ++handed_out;
+        }
+        CHECK(handed_out == 2);
+    };
+    run_virtual(body());
+}
+
 TEST_CASE("as_completed of no task is at its end at once", "[as_completed]") {
     auto body = []() -> corio::task<> {
         std::vector<corio::task_handle<>> none;

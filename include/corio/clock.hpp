@@ -26,5 +26,18 @@ clock::time_point deadline_after(clock::time_point now,
     return now + std::chrono::ceil<clock::duration>(duration);
 }
 
+/// `now + duration` for a duration of either sign, saturated at the clock's range: a deadline
+/// that may lie in the past, as asyncio's `loop.time() + delay` does.
+template <class Rep, class Period>
+clock::time_point time_after(clock::time_point now, std::chrono::duration<Rep, Period> duration) {
+    if (duration >= duration.zero())
+        return deadline_after(now, duration);
+    using seconds = std::chrono::duration<double>;
+    if (seconds(duration) <=
+        seconds(clock::time_point::min().time_since_epoch()) - seconds(now.time_since_epoch()))
+        return clock::time_point::min();
+    return now + std::chrono::floor<clock::duration>(duration);
+}
+
 } // namespace detail
 } // namespace corio

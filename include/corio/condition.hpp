@@ -34,8 +34,9 @@ public:
     void describe(std::ostream& out) const override { describe_as(out, "condition.wait"); }
 
 private:
-    // Notified, then cancelled before it ran: the notification goes to the next waiter.
-    inline bool give_back() noexcept override;
+    // Notified, then cancelled before it ran: the cancellation is delivered now, and wait()
+    // passes the notification on once it holds the lock again.
+    bool give_back() noexcept override { return true; }
 
     condition* cond_;
 };
@@ -58,8 +59,9 @@ public:
     /// Cancellation: the lock is acquired again even when the wait is cancelled (a
     /// cancellation during that re-acquisition is held back until it succeeds), then
     /// `cancelled_error` is rethrown, as asyncio does; so the caller always holds the lock
-    /// when wait() ends. A task cancelled after it was notified but before it ran passes the
-    /// notification on to the next waiter.
+    /// when wait() ends. A wait that ends with an error, at any moment, notifies the next
+    /// waiter before it rethrows, so a notification this task may have taken is never lost
+    /// (asyncio 3.13; the other waiter may wake spuriously, which a condition allows).
     /// Throws: `invalid_state_error` if the lock is not held; `no_running_loop` outside a
     /// running loop.
     [[nodiscard]] task<> wait() {
@@ -81,8 +83,10 @@ public:
                     cancelled = e;
             }
         }
-        if (cancelled)
+        if (cancelled) {
+            wake(1);
             throw *cancelled;
+        }
     }
 
     /// Waits until `pred()` is true, checking it first and after each notification; returns
@@ -139,11 +143,6 @@ void condition_waiter::await_suspend(std::coroutine_handle<> frame) {
     bind(frame);
     cond_->waiters_.push_back(*this);
     wait();
-}
-
-bool condition_waiter::give_back() noexcept {
-    cond_->wake(1);
-    return true;
 }
 
 } // namespace detail

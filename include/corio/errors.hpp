@@ -118,16 +118,22 @@ public:
 
 namespace detail {
 
-inline bool is_cancellation(const std::exception_ptr& e) noexcept {
+/// True when `e` holds an `E` (or a class derived from it).
+template <class E>
+bool holds(const std::exception_ptr& e) noexcept {
     if (!e)
         return false;
     try {
         std::rethrow_exception(e);
-    } catch (const cancelled_error&) {
+    } catch (const E&) {
         return true;
     } catch (...) {
         return false;
     }
+}
+
+inline bool is_cancellation(const std::exception_ptr& e) noexcept {
+    return holds<cancelled_error>(e);
 }
 
 /// One line about an exception, for reports: its what(), or what kind it is.

@@ -30,7 +30,7 @@ public:
 
     inline bool await_ready() noexcept;
     inline void await_suspend(std::coroutine_handle<> frame);
-    void await_resume() { resumed(); }
+    inline void await_resume();
 
     void describe(std::ostream& out) const override { describe_as(out, "semaphore.acquire"); }
 
@@ -44,8 +44,9 @@ private:
 
 /// A counter of permits: acquire() takes one, waiting while there are none; release() gives
 /// one back. asyncio: `asyncio.Semaphore`.
-/// FIFO-fair: release() hands its permit directly to the longest-waiting task, so a newcomer
-/// never overtakes a waiting task.
+/// FIFO-fair: release() hands its permit directly to the longest-waiting task, and a newcomer
+/// waits while any task is queued or has been handed a permit but not run yet, even when a
+/// permit is free (asyncio 3.12+): acquisitions happen in the order the tasks asked.
 /// Usable with `with(sem, body)`: aenter() acquires, aexit() releases.
 /// Thread safety: loop thread only. A semaphore must outlive the tasks waiting on it.
 class semaphore {
@@ -84,8 +85,11 @@ public:
         pass_on();
     }
 
-    /// True when acquire() would wait. asyncio: `Semaphore.locked()`.
-    [[nodiscard]] bool locked() const noexcept { return value_ == 0; }
+    /// True when acquire() would wait: no free permit, or tasks ahead of a newcomer (queued,
+    /// or handed a permit and not run yet). asyncio: `Semaphore.locked()`.
+    [[nodiscard]] bool locked() const noexcept {
+        return value_ == 0 || !waiters_.empty() || handed_out_ > 0;
+    }
 
     /// The free permits.
     [[nodiscard]] std::ptrdiff_t value() const noexcept { return value_; }
@@ -111,13 +115,27 @@ private:
     friend class detail::semaphore_waiter;
 
     void pass_on() noexcept {
-        if (detail::semaphore_waiter* w = waiters_.pop_front())
-            w->grant(); // the permit goes straight to w
+        if (!waiters_.empty())
+            hand_out(); // the permit goes straight to the first waiter
         else
             ++value_;
     }
 
+    void hand_out() noexcept {
+        ++handed_out_;
+        waiters_.pop_front()->grant();
+    }
+
+    // A waiter handed a permit ran, or gave the permit back: newcomers that queued behind it
+    // while permits were free get them now.
+    void handed_out_done() noexcept {
+        --handed_out_;
+        for (; value_ > 0 && !waiters_.empty(); --value_)
+            hand_out();
+    }
+
     detail::wait_queue<detail::semaphore_waiter> waiters_;
+    std::ptrdiff_t handed_out_ = 0; // granted waiters that have not run yet
     std::ptrdiff_t value_;
     std::ptrdiff_t bound_;
     bool bounded_;
@@ -135,7 +153,7 @@ public:
 namespace detail {
 
 bool semaphore_waiter::await_ready() noexcept {
-    if (sem_->value_ == 0 || !sem_->waiters_.empty())
+    if (sem_->locked())
         return false;
     --sem_->value_;
     return true;
@@ -147,8 +165,15 @@ void semaphore_waiter::await_suspend(std::coroutine_handle<> frame) {
     wait();
 }
 
+void semaphore_waiter::await_resume() {
+    resumed(); // a waiter cancelled after its grant gave the permit back: nothing to count
+    if (granted_)
+        sem_->handed_out_done();
+}
+
 bool semaphore_waiter::give_back() noexcept {
     sem_->pass_on();
+    sem_->handed_out_done();
     return true;
 }
 

@@ -38,11 +38,14 @@ namespace corio {
 /// Leaving the scope waits for every child. The first child to fail with anything but
 /// `cancelled_error` cancels the other children and the body; once all are done the scope
 /// throws `exception_group` with every such exception, the body's last. A child cancelled by
-/// someone else does not fail the group. The task that entered the group is left with no
-/// cancellation request of the group's own making.
+/// someone else does not fail the group. `keyboard_interrupt` (from the body or a child) is
+/// never grouped: it aborts the group like a failure and the scope rethrows it as it is. The
+/// task that entered the group is left with no cancellation request of the group's own making.
 /// asyncio: `asyncio.TaskGroup`, with the same rules.
 /// Cancellation: cancelling the task in the scope cancels every child; the scope waits for
-/// them, then throws `cancelled_error` (or `exception_group` if a child failed).
+/// them, then throws `cancelled_error`. If a child failed, it throws `exception_group` and the
+/// outside request is armed again, so the task's next suspension throws `cancelled_error`
+/// (and a task that returns without one ends cancelled), as asyncio does.
 /// A group cannot outlive its children: it is only ever entered through `with`, whose aexit
 /// waits for them, and destroying one that still has children aborts the program with a
 /// message instead of leaving them running against a dead frame.
@@ -165,6 +168,7 @@ private:
     std::vector<std::exception_ptr> errors_;
     std::exception_ptr body_error_;
     std::exception_ptr propagate_; // a cancellation from outside, to rethrow at the end
+    std::exception_ptr interrupt_; // the first keyboard_interrupt, rethrown ungrouped
     detail::scheduler* loop_ = nullptr;
     detail::task_state_base* parent_ = nullptr;
     exit_awaiter* waiting_ = nullptr;
@@ -220,6 +224,8 @@ inline task_group::exit_awaiter task_group::aexit(std::exception_ptr error) {
         throw invalid_state_error("corio: task_group exited without being entered");
     exiting_ = true;
     body_error_ = std::move(error);
+    if (detail::holds<keyboard_interrupt>(body_error_) && !interrupt_)
+        interrupt_ = body_error_;
     if (detail::is_cancellation(body_error_))
         propagate_ = body_error_;
     if (body_error_ && !aborting_)
@@ -230,7 +236,11 @@ inline task_group::exit_awaiter task_group::aexit(std::exception_ptr error) {
 inline void task_group::child_done(detail::task_state_base& task,
                                    std::list<child>::iterator node) noexcept {
     if (task.exception() && !task.cancelled()) {
-        errors_.push_back(task.retrieve());
+        const std::exception_ptr& e = task.retrieve();
+        if (!detail::holds<keyboard_interrupt>(e))
+            errors_.push_back(e);
+        else if (!interrupt_)
+            interrupt_ = e;
         if (!aborting_ && !parent_cancel_requested_) {
             abort();
             parent_cancel_requested_ = true;
@@ -246,6 +256,8 @@ inline void task_group::finish() {
     waiting_ = nullptr;
     if (parent_cancel_requested_ && parent_->uncancel() == 0)
         propagate_ = nullptr; // the only request was the group's own
+    if (interrupt_)
+        std::rethrow_exception(interrupt_);
     if (propagate_ && errors_.empty())
         std::rethrow_exception(propagate_);
     // A body that awaited a failed child's handle rethrows that child's exception, which is
@@ -255,6 +267,13 @@ inline void task_group::finish() {
         errors_.push_back(body_error_);
     if (errors_.empty())
         return;
+    // The group took in a cancellation from outside and is about to report failures instead:
+    // arm it again (the count stays the same) so the task still ends up cancelled.
+    if (parent_->cancelling() > 0) {
+        std::string message = parent_->cancel_message();
+        parent_->uncancel();
+        parent_->cancel(message);
+    }
     std::string message = "corio: " + std::to_string(errors_.size()) +
                           (errors_.size() == 1 ? " exception" : " exceptions") +
                           " in a task_group; the first: " + detail::describe(errors_.front());

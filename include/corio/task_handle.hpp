@@ -169,6 +169,11 @@ private:
 
 namespace detail {
 
+template <class H>
+inline constexpr bool is_task_handle_v = false;
+template <class T>
+inline constexpr bool is_task_handle_v<task_handle<T>> = true;
+
 /// The states behind `handles`, for the awaiters that listen to many tasks.
 template <class T>
 std::vector<task_state_base*> states_of(const std::vector<task_handle<T>>& handles) {

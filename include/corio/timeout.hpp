@@ -7,6 +7,7 @@
 #include <corio/clock.hpp>
 #include <corio/errors.hpp>
 #include <corio/task.hpp>
+#include <corio/task_handle.hpp>
 #include <corio/with.hpp>
 
 #include <corio/detail/awaitable.hpp>
@@ -128,17 +129,49 @@ private:
     return timeout_scope(detail::running_scheduler(), when);
 }
 
-/// A scope that expires `delay` from now, on the loop's clock. asyncio: `asyncio.timeout`.
+/// A scope that expires `delay` from now, on the loop's clock; a negative delay gives a
+/// deadline in the past (`when()` says so) that expires at once. asyncio: `asyncio.timeout`.
 /// Throws: `no_running_loop` outside a running loop.
 template <class Rep, class Period>
 [[nodiscard]] timeout_scope timeout(std::chrono::duration<Rep, Period> delay) {
     detail::scheduler& loop = detail::running_scheduler();
-    return timeout_scope(loop, detail::deadline_after(loop.now(), delay));
+    return timeout_scope(loop, detail::time_after(loop.now(), delay));
 }
 
+namespace detail {
+
+/// wait_for with no time at all: nothing is started. A handle already done gives its result;
+/// a pending one is cancelled and awaited (a value that won the race is returned); anything
+/// else is dropped unstarted.
+template <class A, class R>
+task<R> wait_for_expired(A aw) {
+    if constexpr (is_task_handle_v<A>) {
+        if (!aw.done()) {
+            task_state_base& self = *running_scheduler().current_task_state();
+            const int cancelling = self.cancelling();
+            aw.cancel();
+            try {
+                co_return co_await std::move(aw);
+            } catch (const cancelled_error&) {
+                if (self.cancelling() > cancelling)
+                    throw; // the awaiting task was cancelled meanwhile: that is not a timeout
+            }
+            throw timeout_error("corio: timeout expired");
+        }
+        co_return co_await std::move(aw);
+    } else {
+        throw timeout_error("corio: timeout expired");
+    }
+}
+
+} // namespace detail
+
 /// Awaits `aw`, but for `delay` at most: at the deadline `aw` is cancelled, awaited until it
-/// has finished, and `timeout_error` is thrown. `aw` is a task, a task handle (the task is
-/// cancelled too, as awaiting a handle does) or any movable awaitable.
+/// has finished, and `timeout_error` is thrown; a value that completed despite the cancel is
+/// returned instead. `aw` is a task, a task handle (the task is cancelled too, as awaiting a
+/// handle does) or any movable awaitable. With `delay <= 0`, as in asyncio, `aw` never starts:
+/// a handle already done gives its result; a pending handle is cancelled and awaited; any
+/// other awaitable is dropped, and `timeout_error` is thrown at once.
 /// asyncio: `asyncio.wait_for(aw, timeout)`.
 /// Cancellation: cancelling the awaiting task cancels `aw` and throws `cancelled_error`.
 template <class A, class Rep, class Period>
@@ -146,6 +179,8 @@ requires detail::awaitable<A> && std::move_constructible<A>
     task<std::remove_cvref_t<detail::await_result_t<A>>>
     wait_for(A aw, std::chrono::duration<Rep, Period> delay) {
     using R = std::remove_cvref_t<detail::await_result_t<A>>;
+    if (delay <= delay.zero())
+        co_return co_await detail::wait_for_expired<A, R>(std::move(aw));
     auto body = [&aw](timeout_scope&) -> task<R> {
         co_return co_await std::move(aw);
     };

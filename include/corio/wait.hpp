@@ -161,11 +161,6 @@ task<wait_result<T>> wait_handles(std::vector<task_handle<T>> handles,
 template <class R>
 using handle_range_value_t = std::ranges::range_value_t<std::remove_cvref_t<R>>;
 
-template <class H>
-inline constexpr bool is_task_handle_v = false;
-template <class T>
-inline constexpr bool is_task_handle_v<task_handle<T>> = true;
-
 // The handles of a range, copied; an empty handle throws here, before anything waits.
 template <class R>
 std::vector<handle_range_value_t<R>> collect_handles(R&& range) {

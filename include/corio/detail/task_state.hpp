@@ -165,8 +165,15 @@ public:
 
     void add_listener(done_listener& listener) noexcept { listeners_.push_back(listener); }
 
-    /// Records the outcome of the finished frame and tells every listener.
-    void finish() noexcept { finish_with(promise_->exception()); }
+    /// Records the outcome of the finished frame and tells every listener. A cancellation
+    /// still pending when the frame returns ends the task cancelled, as asyncio does: cancel()
+    /// said true, so the task must not end as if it had never been asked.
+    void finish() noexcept {
+        std::exception_ptr e = promise_->exception();
+        if (std::exchange(must_cancel_, false) && !e)
+            e = std::make_exception_ptr(cancelled_error(cancel_message_));
+        finish_with(std::move(e));
+    }
 
     /// Ends a task that was cancelled before it started.
     void finish_cancelled() noexcept {
