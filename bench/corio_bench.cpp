@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-// corio's side of the benchmark workloads of BENCH.md that the core can run so far:
-// W1 task churn, W2 fan-out, W3 timers, W6 queue ping-pong; and corio's own T1/T2 for
-// to_thread, which BENCH.md does not list yet. One line per figure, in BENCH.md's format.
+// corio's side of the benchmark workloads of docs/benchmarks.md that the core can run so far:
+// W1 task churn, W2 fan-out, W3 timers, W6 queue ping-pong; and T1/T2 for to_thread. One line
+// per figure, in the format docs/benchmarks.md gives.
 // Usage: corio_bench [W1|W2|W3|W6|T1|T2]...  (all when none is named)
 #include <corio/corio.hpp>
 
