@@ -676,65 +676,40 @@ TEST_CASE("condition: a cancelled wait re-acquires the lock before it rethrows",
     run_virtual(body());
 }
 
-TEST_CASE("condition: a waiter notified then cancelled before it runs passes the "
-          "notification on",
+TEST_CASE("condition: a waiter notified, then cancelled before it runs or while it re-acquires "
+          "the lock, passes the notification on",
           "[sync][condition]") {
-    corio::lock l;
-    corio::condition cond(l);
-    std::string trace;
-    auto waiter = [&](char name) -> corio::task<> {
-        auto g = co_await l.scoped();
-        co_await cond.wait();
-        trace += name;
-    };
-    auto body = [&]() -> corio::task<> {
-        auto a = corio::spawn(waiter('a'));
-        auto b = corio::spawn(waiter('b'));
-        co_await settle();
-        co_await l.acquire();
-        cond.notify(1); // a is notified...
-        a.cancel();     // ...and cancelled: b gets the notification
-        l.release();
-        auto r9 = co_await ended_cancelled(a);
-        CHECK(r9);
-        co_await b;
-        CHECK(trace == "b");
-        CHECK_FALSE(l.locked());
-    };
-    corio::run(body());
-}
-
-TEST_CASE("condition: a waiter notified, then cancelled while it re-acquires the lock, "
-          "passes the notification on",
-          "[sync][condition]") {
-    corio::lock l;
-    corio::condition cond(l);
-    std::string trace;
-    auto waiter = [&](char name) -> corio::task<> {
-        auto g = co_await l.scoped();
-        co_await cond.wait();
-        trace += name;
-    };
-    auto body = [&]() -> corio::task<> {
-        auto a = corio::spawn(waiter('a'));
-        auto b = corio::spawn(waiter('b'));
-        co_await settle();
-        co_await l.acquire();
-        cond.notify(1); // a is notified and goes on to wait for the lock main holds
-        co_await settle();
-        a.cancel(); // cancelled while it re-acquires the lock
-        co_await settle();
-        l.release();
-        CHECK(co_await ended_cancelled(a));
-        co_await settle();
-        CHECK(b.done()); // woken in a's place
-        if (!b.done())
-            b.cancel();
-        co_await ended_cancelled(b);
-        CHECK(trace == "b");
-        CHECK_FALSE(l.locked());
-    };
-    run_virtual(body());
+    for (const bool while_reacquiring : {false, true}) {
+        corio::lock l;
+        corio::condition cond(l);
+        std::string trace;
+        auto waiter = [&](char name) -> corio::task<> {
+            auto g = co_await l.scoped();
+            co_await cond.wait();
+            trace += name;
+        };
+        auto body = [&]() -> corio::task<> {
+            auto a = corio::spawn(waiter('a'));
+            auto b = corio::spawn(waiter('b'));
+            co_await settle();
+            co_await l.acquire();
+            cond.notify(1); // a is notified...
+            if (while_reacquiring)
+                co_await settle(); // ...and waits for the lock this task holds
+            a.cancel();            // ...and is cancelled: b gets the notification
+            co_await settle();
+            l.release();
+            CHECK(co_await ended_cancelled(a));
+            co_await settle();
+            CHECK(b.done());
+            if (!b.done())
+                b.cancel(); // the notification was lost: end the test cleanly
+            co_await ended_cancelled(b);
+            CHECK(trace == "b");
+            CHECK_FALSE(l.locked());
+        };
+        run_virtual(body());
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -23,6 +23,15 @@ corio::task<> fail_after(std::string what, std::chrono::milliseconds d) {
     throw std::runtime_error(what);
 }
 
+// Waits until cancelled, then fails instead of ending cancelled.
+corio::task<> fail_when_cancelled() {
+    try {
+        co_await corio::sleep(1h);
+    } catch (const corio::cancelled_error&) {
+        throw std::runtime_error("failed while cancelled");
+    }
+}
+
 } // namespace
 
 TEST_CASE("a task_group waits for every child before its scope ends", "[task_group]") {
@@ -272,15 +281,8 @@ TEST_CASE("an outside cancellation that meets a child's failure is armed again a
           "[task_group][cancel]") {
     auto body = []() -> corio::task<> {
         std::vector<std::string> log;
-        auto failing = [&]() -> corio::task<> {
-            try {
-                co_await corio::sleep(1h);
-            } catch (const corio::cancelled_error&) {
-                throw std::runtime_error("failed while cancelled");
-            }
-        };
         auto scope = [&](corio::task_group& tg) -> corio::task<> {
-            tg.spawn(failing);
+            tg.spawn(fail_when_cancelled());
             co_await corio::sleep(1h);
         };
         auto outer = corio::spawn([&]() -> corio::task<> {
@@ -313,13 +315,7 @@ TEST_CASE("an outside cancellation re-armed by a failed group ends a task that r
           "[task_group][cancel]") {
     auto body = []() -> corio::task<> {
         auto scope = [](corio::task_group& tg) -> corio::task<> {
-            tg.spawn([]() -> corio::task<> {
-                try {
-                    co_await corio::sleep(1h);
-                } catch (const corio::cancelled_error&) {
-                    throw std::runtime_error("failed while cancelled");
-                }
-            });
+            tg.spawn(fail_when_cancelled());
             co_await corio::sleep(1h);
         };
         auto outer = corio::spawn([&]() -> corio::task<int> {
@@ -346,13 +342,7 @@ TEST_CASE("keyboard_interrupt from a child is rethrown as it is, not grouped",
                 throw corio::keyboard_interrupt{};
             });
             tg.spawn(sleeper(1h, log, "sibling"));
-            tg.spawn([]() -> corio::task<> { // an ordinary failure as well: it is not reported
-                try {
-                    co_await corio::sleep(1h);
-                } catch (const corio::cancelled_error&) {
-                    throw std::runtime_error("failed while cancelled");
-                }
-            });
+            tg.spawn(fail_when_cancelled()); // an ordinary failure too: not reported
             co_await corio::sleep(1h);
         };
         bool interrupted = false;
