@@ -492,3 +492,28 @@ TEST_CASE("queue: getters and putters cancelled in the step they were served los
     };
     corio::run(body());
 }
+
+TEST_CASE("queue: shutdown(true) drops an item promised to a waiting get, and qsize() stays 0",
+          "[queue][cancel]") {
+    for (const bool cancel_the_get : {false, true}) {
+        corio::queue<int> q;
+        auto body = [&]() -> corio::task<> {
+            auto getter = corio::spawn([&]() -> corio::task<int> { co_return co_await q.get(); });
+            co_await settle();
+            q.put_nowait(1); // promised to the waiting get
+            CHECK(q.qsize() == 0);
+            q.shutdown(true);
+            CHECK(q.qsize() == 0);
+            CHECK(q.empty());
+            if (cancel_the_get) {
+                getter.cancel(); // it has nothing to give back
+                CHECK(co_await ended_cancelled(getter));
+            } else {
+                CHECK_THROWS_AS(co_await getter, corio::queue_shut_down);
+            }
+            CHECK(q.qsize() == 0);
+            CHECK(q.empty());
+        };
+        run_virtual(body());
+    }
+}

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <stdexcept>
 #include <system_error>
+#include <vector>
 
 #include "corio_test.hpp"
 
@@ -320,4 +321,50 @@ TEST_CASE("a SIGINT handler the program installs during run survives run", "[run
     CHECK(after_install == own_handler);
     CHECK(sigint_disposition() == own_handler);
     std::signal(SIGINT, SIG_DFL);
+}
+
+TEST_CASE("run ends with chains of awaits still alive: A awaits B awaits shield, gather, wait, a "
+          "group or a handle of C",
+          "[run][cancel]") {
+    for (int kind = 0; kind < 5; ++kind) {
+        int cleaned = 0;
+        auto main_task = [&]() -> corio::task<int> {
+            auto c = corio::spawn(nothing_after(1h), "C");
+            auto b = corio::spawn(
+                [&cleaned, kind](corio::task_handle<> c) -> corio::task<> {
+                    std::vector<corio::task_handle<>> handles{c};
+                    auto scope = [c](corio::task_group& tg) -> corio::task<> {
+                        tg.spawn([c]() -> corio::task<> { co_await c; });
+                        co_await corio::sleep(1h);
+                    };
+                    try {
+                        switch (kind) {
+                        case 0:
+                            co_await corio::shield(c);
+                            break;
+                        case 1:
+                            co_await corio::gather(c, nothing_after(1h));
+                            break;
+                        case 2:
+                            co_await corio::wait(handles);
+                            break;
+                        case 3:
+                            co_await corio::with(corio::task_group{}, scope);
+                            break;
+                        default:
+                            co_await c;
+                        }
+                    } catch (const corio::cancelled_error&) {
+                        ++cleaned;
+                        throw;
+                    }
+                },
+                c);
+            corio::spawn([](corio::task_handle<> b) -> corio::task<> { co_await b; }, b);
+            co_await settle();
+            co_return 7; // run's shutdown cancels A (which cancels B), then B and C themselves
+        };
+        CHECK(corio::run(main_task()) == 7);
+        CHECK(cleaned == 1);
+    }
 }

@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: MIT
 // sleep and sleep_until: ordering, fairness, cancellation, many timers.
 #include <algorithm>
+#include <atomic>
+#include <csignal>
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include <sys/time.h>
 
 #include "corio_test.hpp"
 
@@ -219,4 +223,38 @@ TEST_CASE("on virtual time a sleep forever does not end", "[sleep][virtual]") {
         CHECK_THROWS_AS(co_await forever, corio::cancelled_error);
     };
     run_virtual(body());
+}
+
+namespace {
+
+std::atomic<int> alarms_left{0};
+
+// SIGALRM, without SA_RESTART: each one interrupts the loop's wait. The timer stops itself after
+// the last one, so a loop that restarts its wait at every signal is slow, not stuck.
+void on_alarm(int) {
+    if (--alarms_left == 0) {
+        itimerval off{};
+        ::setitimer(ITIMER_REAL, &off, nullptr);
+    }
+}
+
+} // namespace
+
+TEST_CASE("signals every 20 ms do not hold back a 100 ms sleep", "[sleep][signal]") {
+    struct sigaction action {};
+    action.sa_handler = on_alarm;
+    sigemptyset(&action.sa_mask);
+    struct sigaction saved {};
+    REQUIRE(::sigaction(SIGALRM, &action, &saved) == 0);
+    alarms_left = 50; // a second of them
+    itimerval every_20ms{{0, 20'000}, {0, 20'000}};
+    REQUIRE(::setitimer(ITIMER_REAL, &every_20ms, nullptr) == 0);
+    const auto start = corio::clock::now();
+    corio::run(nothing_after(100ms));
+    const double took = seconds_since(start);
+    itimerval off{};
+    ::setitimer(ITIMER_REAL, &off, nullptr);
+    ::sigaction(SIGALRM, &saved, nullptr);
+    CHECK(took >= 0.1);
+    CHECK(took < 0.5);
 }

@@ -65,7 +65,117 @@ corio::task<> blocked(int k) {
     }
 }
 
+// Primitives a task can block on, each held or empty so that nobody gets through.
+struct primitives {
+    corio::lock held;
+    corio::lock cond_lock;
+    corio::condition cond{cond_lock};
+    corio::semaphore sem{0};
+    corio::event never;
+    corio::queue<int> empty;
+    corio::queue<int> full{1};
+    corio::barrier bar{1'000'000};
+};
+
+constexpr int kinds = 18;
+
+// One blocked task of kind `k`: the compositions of blocked(), then the primitives, as_completed,
+// a plain handle await and to_thread.
+corio::task<> blocked_anywhere(int k, primitives& p) {
+    switch (k % kinds) {
+    case 8:
+        co_await p.held.acquire();
+        break;
+    case 9: {
+        auto g = co_await p.cond_lock.scoped();
+        co_await p.cond.wait();
+        break;
+    }
+    case 10:
+        co_await p.sem.acquire();
+        break;
+    case 11:
+        co_await p.never.wait();
+        break;
+    case 12:
+        co_await p.empty.get();
+        break;
+    case 13:
+        co_await p.full.put(1);
+        break;
+    case 14:
+        co_await p.bar.wait();
+        break;
+    case 15: {
+        auto h = corio::spawn(value_after(9, 1h));
+        std::vector<corio::task_handle<int>> handles{h};
+        auto q = corio::as_completed(handles);
+        try {
+            co_await q.next();
+        } catch (const corio::cancelled_error&) {
+            h.cancel();
+            throw;
+        }
+        break;
+    }
+    case 16:
+        co_await corio::spawn(value_after(10, 1h));
+        break;
+    case 17:
+        co_await corio::to_thread([] {});
+        co_await corio::sleep(1h);
+        break;
+    default:
+        co_await blocked(k);
+    }
+}
+
+// Blocks as blocked_anywhere(k) does; once cancelled, its clean-up awaits (a second cancellation
+// delivered there would cut it short), then it counts itself and ends cancelled.
+corio::task<> cleans_up(int k, primitives& p, int& cleaned) {
+    bool cancelled = false;
+    try {
+        co_await blocked_anywhere(k, p);
+    } catch (const corio::cancelled_error&) {
+        cancelled = true;
+    }
+    REQUIRE(cancelled);
+    co_await corio::sleep(0s);
+    co_await corio::sleep(1ms);
+    ++cleaned;
+    throw corio::cancelled_error();
+}
+
 } // namespace
+
+TEST_CASE("cancelled twice in one iteration, every composition and primitive delivers one "
+          "cancellation",
+          "[cancel][stress]") {
+    auto body = []() -> corio::task<> {
+        primitives p;
+        co_await p.held.acquire();
+        p.full.put_nowait(0);
+        int cleaned = 0;
+        std::vector<corio::task_handle<>> tasks;
+        for (int i = 0; i < 50 * kinds; ++i)
+            tasks.push_back(corio::spawn(cleans_up(i, p, cleaned)));
+        co_await corio::sleep(1ms); // every one is blocked now
+        for (auto& t : tasks) {
+            t.cancel("first");
+            t.cancel("second");
+        }
+        co_await corio::wait(tasks);
+        for (auto& t : tasks) {
+            CHECK(t.cancelled());
+            CHECK(t.cancelling() == 2);
+        }
+        CHECK(cleaned == static_cast<int>(tasks.size()));
+        co_await corio::sleep(0ms);
+        CHECK(other_live_tasks() == 0);
+        p.held.release();
+    };
+    run_virtual(body());
+}
 
 TEST_CASE("a storm of 20,000 cancellations across every composition ends clean",
           "[cancel][stress]") {

@@ -216,6 +216,40 @@ TEST_CASE("a task that uncancels its own request before returning keeps its valu
     corio::run(body());
 }
 
+TEST_CASE("two tasks awaiting each other: a cancel ends both, with no endless recursion",
+          "[cancel]") {
+    corio::task_handle<> a, b;
+    auto a_body = [&]() -> corio::task<> {
+        co_await corio::sleep(0s);
+        co_await b;
+    };
+    auto b_body = [&]() -> corio::task<> {
+        co_await corio::sleep(0s);
+        co_await a;
+    };
+    auto body = [&]() -> corio::task<> {
+        a = corio::spawn(a_body);
+        b = corio::spawn(b_body);
+        co_await settle(); // a deadlock: each waits for the other
+        CHECK(a.cancel());
+        CHECK(co_await ended_cancelled(a));
+        CHECK(co_await ended_cancelled(b));
+        CHECK(a.cancelling() == 2); // the request came back through b: counted, not delivered
+    };
+    corio::run(body());
+
+    // Left deadlocked when main returns: run's shutdown ends them.
+    auto leaves_them = [&]() -> corio::task<int> {
+        a = corio::spawn(a_body);
+        b = corio::spawn(b_body);
+        co_await settle();
+        co_return 1;
+    };
+    CHECK(corio::run(leaves_them()) == 1);
+    CHECK(a.cancelled());
+    CHECK(b.cancelled());
+}
+
 TEST_CASE("catch (const std::exception&) does not swallow a cancellation", "[cancel]") {
     bool swallowed = false;
     auto child = [&]() -> corio::task<> {

@@ -871,3 +871,20 @@ TEST_CASE("shield: cancelling the shielded task itself reaches the awaiter", "[s
     };
     run_virtual(body());
 }
+
+TEST_CASE("shield: an awaiter cancelled twice in one iteration resumes once", "[shield][cancel]") {
+    auto body = []() -> corio::task<> {
+        auto inner = corio::spawn(value_after(1, 1h));
+        auto outer =
+            corio::spawn([&]() -> corio::task<int> { co_return co_await corio::shield(inner); });
+        co_await settle();
+        outer.cancel();
+        outer.cancel(); // a second resume of outer's frame would run a finished coroutine
+        CHECK(co_await ended_cancelled(outer));
+        CHECK(outer.cancelling() == 2);
+        CHECK_FALSE(inner.done());
+        inner.cancel();
+        CHECK(co_await ended_cancelled(inner));
+    };
+    run_virtual(body());
+}

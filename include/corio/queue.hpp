@@ -278,6 +278,7 @@ public:
                 if (unfinished_ > 0)
                     --unfinished_;
             }
+            promised_ = 0; // the promised items are gone too
             if (unfinished_ == 0)
                 wake_joiners();
         }
@@ -375,16 +376,17 @@ T queue_get_waiter<T, Store>::await_resume() {
     }
     if (shut_down_)
         throw queue_shut_down();
-    // Promised an item: it is still in the queue unless shutdown(true) dropped it.
-    --q_->promised_;
+    // Promised an item: it is still in the queue unless shutdown(true) dropped it, and with
+    // it every promise.
     if (q_->store_.empty())
         throw queue_shut_down();
+    --q_->promised_;
     return q_->take();
 }
 
 template <class T, class Store>
 bool queue_get_waiter<T, Store>::give_back() noexcept {
-    if (!shut_down_) {
+    if (!shut_down_ && !q_->store_.empty()) { // else shutdown(true) dropped the promised item
         --q_->promised_;
         q_->promise_getters();
     }

@@ -61,16 +61,19 @@ public:
     }
 
     bool cancel() noexcept override {
-        if constexpr (Shielded) {
-            if (target_->done())
-                return false; // its outcome is on the way: the cancellation waits for later
-            unlink();         // from the task's listeners
-            cancelled_ = true;
-            resume_later();
-            return true;
-        } else {
-            return target_->cancel(owner().cancel_message());
+        if (target_->done())
+            return false; // its outcome is on the way: the cancellation waits for later
+        if constexpr (!Shielded) {
+            target_->cancel(owner().cancel_message());
+            // Wait for the task to end, unless it awaits this one (its cancellation is what
+            // brought the request here): it cannot end first, so the cycle unwinds from here.
+            if (!target_->cancel_in_progress())
+                return true;
         }
+        unlink(); // from the task's listeners
+        cancelled_ = true;
+        resume_later();
+        return true;
     }
 
     void task_done(task_state_base&) noexcept override { resume_later(); }

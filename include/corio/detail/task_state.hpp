@@ -111,17 +111,28 @@ public:
 
     /// asyncio's Task.cancel: false if the task is done; otherwise records the request and
     /// passes it to the waiter the task is suspended on, or keeps it for its next suspension.
+    /// A suspension takes one request at most: once its waiter accepted one (or while it is
+    /// taking one: a cycle of tasks awaiting each other comes back here), later requests only
+    /// count, so a waiter's hook never runs twice and no cancellation is delivered twice.
     bool cancel(std::string_view message) {
         if (done_)
             return false;
         ++cancel_requests_;
+        if (cancel_accepted_)
+            return true;
         cancel_message_ = message;
-        if (waiter_ == nullptr || !waiter_->cancel())
+        if (waiter_ == nullptr)
             must_cancel_ = true;
+        else
+            offer_cancel();
         return true;
     }
 
     [[nodiscard]] int cancelling() const noexcept { return cancel_requests_; }
+
+    /// True while this task's waiter is being handed a cancellation: a waiter reached from
+    /// that hook which waits for this task is part of a cycle of tasks awaiting each other.
+    [[nodiscard]] bool cancel_in_progress() const noexcept { return offering_; }
 
     /// The loop's cancellation when it shuts down: sent once per task, whatever the task did
     /// with earlier requests.
@@ -158,10 +169,14 @@ public:
     /// requested while the task was running.
     void suspend_on(waiter& w) noexcept {
         waiter_ = &w;
-        if (std::exchange(must_cancel_, false) && !w.cancel())
-            must_cancel_ = true;
+        cancel_accepted_ = false;
+        if (std::exchange(must_cancel_, false))
+            offer_cancel();
     }
-    void resumed() noexcept { waiter_ = nullptr; }
+    void resumed() noexcept {
+        waiter_ = nullptr;
+        cancel_accepted_ = false;
+    }
 
     void add_listener(done_listener& listener) noexcept { listeners_.push_back(listener); }
 
@@ -207,6 +222,18 @@ protected:
 private:
     virtual void destroy_frame() noexcept = 0;
 
+    // Hands the request to the waiter; one that comes too late waits for the next suspension.
+    void offer_cancel() noexcept {
+        cancel_accepted_ = true;
+        offering_ = true;
+        const bool taken = waiter_->cancel();
+        offering_ = false;
+        if (!taken) {
+            cancel_accepted_ = false;
+            must_cancel_ = true;
+        }
+    }
+
     void finish_with(std::exception_ptr e) noexcept {
         done_ = true;
         waiter_ = nullptr;
@@ -233,6 +260,8 @@ private:
     int refs_ = 0;
     int cancel_requests_ = 0;
     bool must_cancel_ = false;
+    bool cancel_accepted_ = false; // the current suspension took a request
+    bool offering_ = false;        // offer_cancel() is on the stack
     bool started_ = false;
     bool done_ = false;
     bool cancelled_ = false;

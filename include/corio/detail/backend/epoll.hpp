@@ -55,8 +55,11 @@ private:
                 use_pwait2_ = false; // kernels before 5.11
                 continue;
             }
-            if (errno != EINTR)
-                sys::throw_error(errno, "epoll_wait");
+            // A signal: return, so the loop computes the timeout again from its timers.
+            // Retrying with the same relative timeout would restart it at every signal.
+            if (errno == EINTR)
+                return 0;
+            sys::throw_error(errno, "epoll_wait");
         }
     }
 
