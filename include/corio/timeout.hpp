@@ -146,22 +146,19 @@ namespace detail {
 template <class A, class R>
 task<R> wait_for_expired(A aw) {
     if constexpr (is_task_handle_v<A>) {
-        if (!aw.done()) {
-            task_state_base& self = *running_scheduler().current_task_state();
-            const int cancelling = self.cancelling();
-            aw.cancel();
-            try {
-                co_return co_await std::move(aw);
-            } catch (const cancelled_error&) {
-                if (self.cancelling() > cancelling)
-                    throw; // the awaiting task was cancelled meanwhile: that is not a timeout
-            }
-            throw timeout_error("corio: timeout expired");
+        if (aw.done())
+            co_return co_await std::move(aw);
+        const task_state_base& self = *running_scheduler().current_task_state();
+        const int cancelling = self.cancelling();
+        aw.cancel();
+        try {
+            co_return co_await std::move(aw);
+        } catch (const cancelled_error&) {
+            if (self.cancelling() > cancelling)
+                throw; // the awaiting task was cancelled meanwhile: that is not a timeout
         }
-        co_return co_await std::move(aw);
-    } else {
-        throw timeout_error("corio: timeout expired");
     }
+    throw timeout_error("corio: timeout expired");
 }
 
 } // namespace detail

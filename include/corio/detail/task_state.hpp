@@ -168,8 +168,7 @@ public:
     /// Makes `w` the waiter the task is suspended on, and delivers a cancellation that was
     /// requested while the task was running.
     void suspend_on(waiter& w) noexcept {
-        waiter_ = &w;
-        cancel_accepted_ = false;
+        waiter_ = &w; // cancel_accepted_ is false: resumed() cleared it
         if (std::exchange(must_cancel_, false))
             offer_cancel();
     }
