@@ -8,8 +8,8 @@
 #include <corio/wait.hpp>
 
 #include <corio/detail/intrusive_list.hpp>
+#include <corio/detail/loop_core.hpp>
 #include <corio/detail/loop_waiter.hpp>
-#include <corio/detail/scheduler.hpp>
 #include <corio/detail/task_state.hpp>
 
 #include <coroutine>
@@ -28,7 +28,7 @@ namespace detail {
 class completion_tracker {
 public:
     explicit completion_tracker(std::span<task_state_base* const> tasks)
-        : loop_(&running_scheduler()), listeners_(std::make_unique<listener[]>(tasks.size())),
+        : loop_(&running_core()), listeners_(std::make_unique<listener[]>(tasks.size())),
           count_(tasks.size()) {
         for (std::size_t i = 0; i < count_; ++i) {
             listeners_[i].self = this;
@@ -67,25 +67,14 @@ public:
 
         /// The index of the next task to finish; std::nullopt when every one was handed out.
         std::optional<std::size_t> next_index() {
-            if (tracker_->waiting_ == this) { // woken by arrived(): no longer waiting
+            if (tracker_->waiting_ == this) // woken by arrived(): no longer waiting
                 tracker_->waiting_ = nullptr;
-                tracker_->woken_ = false;
-            }
             resumed();
             listener* l = tracker_->finished_.pop_front();
             if (l == nullptr)
                 return std::nullopt;
             ++tracker_->handed_out_;
             return l->index;
-        }
-
-        bool cancel() noexcept override {
-            if (tracker_->waiting_ != this || tracker_->woken_)
-                return false; // a task finished for it: take it, the cancellation comes later
-            tracker_->waiting_ = nullptr;
-            cancelled_ = true;
-            resume_later();
-            return true;
         }
 
         void describe(std::ostream& out) const override {
@@ -100,6 +89,13 @@ public:
         friend class completion_tracker;
         void wake() noexcept { resume_later(); }
 
+        cancel_answer stop() noexcept override {
+            if (resume_queued())
+                return cancel_answer::too_late; // a task finished for it: it takes it
+            tracker_->waiting_ = nullptr;
+            return cancel_answer::stopped;
+        }
+
         completion_tracker* tracker_;
     };
 
@@ -112,11 +108,9 @@ private:
     };
 
     void arrived(listener& l) noexcept {
-        finished_.push_back(l); // the task already unlinked it from its own list
-        if (waiting_ != nullptr && !woken_) {
-            woken_ = true; // waiting_ stays set until it resumes and takes its task
+        finished_.push_back(l);  // the task already unlinked it from its own list
+        if (waiting_ != nullptr) // it stays set until it resumes and takes its task
             waiting_->wake();
-        }
     }
 
     scheduler* loop_;
@@ -125,7 +119,6 @@ private:
     std::size_t handed_out_ = 0;
     intrusive_list<listener> finished_;
     next_awaiter* waiting_ = nullptr;
-    bool woken_ = false; // waiting_ was woken and has not resumed yet
 };
 
 } // namespace detail

@@ -6,7 +6,7 @@
 
 #include <corio/errors.hpp>
 
-#include <corio/detail/scheduler.hpp>
+#include <corio/detail/loop_core.hpp>
 #include <corio/detail/wait_queue.hpp>
 
 #include <coroutine>
@@ -22,7 +22,7 @@ namespace detail {
 
 class barrier_waiter final : public queued_waiter {
 public:
-    explicit barrier_waiter(barrier& b) : queued_waiter(running_scheduler()), barrier_(&b) {}
+    explicit barrier_waiter(barrier& b) : queued_waiter(running_core()), barrier_(&b) {}
     barrier_waiter(barrier_waiter&&) noexcept = default; // before it is awaited only
 
     inline bool await_ready();

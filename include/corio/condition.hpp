@@ -8,7 +8,7 @@
 #include <corio/lock.hpp>
 #include <corio/task.hpp>
 
-#include <corio/detail/scheduler.hpp>
+#include <corio/detail/loop_core.hpp>
 #include <corio/detail/wait_queue.hpp>
 
 #include <coroutine>
@@ -25,7 +25,7 @@ namespace detail {
 
 class condition_waiter final : public queued_waiter {
 public:
-    explicit condition_waiter(condition& c) : queued_waiter(running_scheduler()), cond_(&c) {}
+    explicit condition_waiter(condition& c) : queued_waiter(running_core()), cond_(&c) {}
 
     bool await_ready() const noexcept { return false; }
     inline void await_suspend(std::coroutine_handle<> frame);

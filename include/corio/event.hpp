@@ -3,7 +3,7 @@
 // Layer L5.
 #pragma once
 
-#include <corio/detail/scheduler.hpp>
+#include <corio/detail/loop_core.hpp>
 #include <corio/detail/wait_queue.hpp>
 
 #include <coroutine>
@@ -18,7 +18,7 @@ namespace detail {
 
 class event_waiter final : public queued_waiter {
 public:
-    explicit event_waiter(event& e) : queued_waiter(running_scheduler()), event_(&e) {}
+    explicit event_waiter(event& e) : queued_waiter(running_core()), event_(&e) {}
     event_waiter(event_waiter&&) noexcept = default; // before it is awaited only
 
     inline bool await_ready() const noexcept;

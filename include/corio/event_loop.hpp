@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 // corio/event_loop.hpp: event_loop, which runs tasks, callbacks, timers and I/O on one
 // thread, and get_running_loop.
-// Layer L4. Depends on the backend interface, the scheduler and the task state.
+// Layer L4. A thin facade: the loop core (scheduler, backend, inbox, thread pool), the task
+// registry and the interrupts are parts of their own; this header adds the iteration, the
+// exception handler and debug mode.
 #pragma once
 
 #include <corio/callback_handle.hpp>
@@ -14,24 +16,21 @@
 
 #include <corio/detail/backend/select.hpp>
 #include <corio/detail/callback.hpp>
+#include <corio/detail/interrupts.hpp>
 #include <corio/detail/intrusive_list.hpp>
 #include <corio/detail/ledger.hpp>
-#include <corio/detail/scheduler.hpp>
+#include <corio/detail/loop_core.hpp>
+#include <corio/detail/task_dump.hpp>
+#include <corio/detail/task_registry.hpp>
 #include <corio/detail/task_state.hpp>
-#include <corio/detail/thread_pool.hpp>
-#include <corio/detail/timer_heap.hpp>
 
-#include <atomic>
 #include <chrono>
 #include <coroutine>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
-#include <functional>
-#include <iterator>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <ostream>
 #include <sstream>
@@ -40,7 +39,6 @@
 #include <system_error>
 #include <thread>
 #include <utility>
-#include <vector>
 
 namespace corio {
 
@@ -48,12 +46,12 @@ namespace corio {
 /// on the thread that calls run_until_complete. asyncio: `asyncio.EventLoop`. Most programs
 /// only call `corio::run`, which creates and closes one.
 /// Thread safety: loop thread only, except call_soon_threadsafe.
-class event_loop final : public detail::scheduler, private detail::unretrieved_sink {
+class event_loop final : public detail::loop_core, private detail::exception_reporter {
 public:
     /// Throws: `std::system_error` when the backend cannot be set up; `std::invalid_argument`
     /// for a bad `CORIO_BACKEND`.
     explicit event_loop(loop_options options = {})
-        : backend_(detail::make_backend(options.backend)),
+        : loop_core(detail::make_backend(options.backend)), tasks_(*this),
           debug_(options.debug || debug_from_environment()) {}
 
     /// For corio's tests: a loop on virtual time (see detail::scheduler), starting at the
@@ -76,7 +74,7 @@ public:
         drop_pending_work();
         if (pool_)
             pool_->shutdown();
-        drop_inbox();
+        inbox_.drop();
     }
 
     /// Runs `main` as a task and the loop until it is done; returns its value or rethrows.
@@ -104,9 +102,7 @@ public:
     void stop() noexcept { stopping_ = true; }
 
     /// True while this loop runs on its thread. asyncio: `loop.is_running()`.
-    [[nodiscard]] bool is_running() const noexcept {
-        return detail::running_scheduler_slot() == this;
-    }
+    [[nodiscard]] bool is_running() const noexcept { return detail::running_core_slot() == this; }
 
     /// Calls `fn(args...)` in the next run of ready work, after what is queued already.
     /// asyncio: `loop.call_soon(fn, *args)`. An exception from `fn` goes to the exception
@@ -138,14 +134,7 @@ public:
     /// asyncio: `loop.call_soon_threadsafe(fn, *args)`.
     template <class F, class... Args>
     void call_soon_threadsafe(F&& fn, Args&&... args) {
-        auto callback = make_callback(std::forward<F>(fn), std::forward<Args>(args)...);
-        std::lock_guard lock(inbox_mutex_);
-        inbox_.push_back(std::move(callback));
-        // Whoever fills the empty inbox wakes the loop; the loop takes the whole inbox. The
-        // wake happens under the lock, so the loop cannot be destroyed in between (its
-        // destructor takes the lock too): once the callback ran, the loop may be gone.
-        if (!inbox_full_.exchange(true, std::memory_order_release))
-            backend_->wake();
+        inbox_.post(make_callback(std::forward<F>(fn), std::forward<Args>(args)...));
     }
 
     /// Runs the loop until the default thread pool's jobs (to_thread's) have ended, the
@@ -191,7 +180,7 @@ public:
 
     /// Passes `context` to the exception handler. An exception thrown by the handler is
     /// reported by the default handler. asyncio: `loop.call_exception_handler`.
-    void call_exception_handler(const exception_context& context) noexcept {
+    void call_exception_handler(const exception_context& context) noexcept override {
         if (!handler_) {
             default_exception_handler(context);
             return;
@@ -242,7 +231,8 @@ public:
     ///
     /// Like a thread dump, for coroutines.
     void dump_tasks(std::ostream& out) const {
-        tasks_.for_each([&](const detail::task_state_base& t) { dump_task(out, t); });
+        tasks_.for_each(
+            [&](const detail::task_state_base& t) { detail::dump_task(out, t, current_); });
     }
 
     // --- The rest is corio's own machinery, used by its awaitables and by run(). ---
@@ -254,9 +244,7 @@ public:
         auto owned = std::make_unique<detail::task_state<T>>(std::move(body), std::move(name));
         schedule(owned->frame(), owned.get()); // first: if it throws, the state just goes
         auto* state = owned.release();
-        state->set_sink(*this);
-        state->add_ref(); // the loop's reference, dropped when the task finishes
-        tasks_.push_back(*state);
+        tasks_.add(*state); // the loop's reference, dropped when the task finishes
         return detail::task_ref<detail::task_state<T>>(state);
     }
 
@@ -291,38 +279,27 @@ public:
     /// `main` (see interrupt_main) at its next iteration; a second interrupt cancels every
     /// task still alive.
     void interrupt() noexcept {
-        interrupts_.fetch_add(1, std::memory_order_relaxed);
+        interrupts_.raise();
         backend_->wake();
     }
 
-    /// The pool to_thread runs its jobs on, started on first use.
-    /// Throws: `invalid_state_error` after shutdown_default_executor.
-    detail::thread_pool& default_thread_pool() {
-        if (pool_shut_down_)
-            throw invalid_state_error(
-                "corio: to_thread after the loop's thread pool was shut down");
-        if (!pool_)
-            pool_ = std::make_unique<detail::thread_pool>(detail::thread_pool::default_size());
-        return *pool_;
-    }
-
     /// The task an interrupt cancels first: run()'s main.
-    void interrupt_main(detail::task_state_base* main) noexcept { interrupt_target_ = main; }
+    void interrupt_main(detail::task_state_base* main) noexcept { interrupts_.set_main(main); }
 
     /// How many interrupts the loop has acted on.
-    [[nodiscard]] int interrupts_handled() const noexcept { return interrupts_handled_; }
+    [[nodiscard]] int interrupts_handled() const noexcept { return interrupts_.handled(); }
 
 private:
     class running_scope {
     public:
         explicit running_scope(event_loop& loop) {
-            if (detail::running_scheduler_slot() != nullptr)
+            if (detail::running_core_slot() != nullptr)
                 throw invalid_state_error("corio: an event loop is already running in this thread");
-            detail::running_scheduler_slot() = &loop;
+            detail::running_core_slot() = &loop;
         }
         running_scope(const running_scope&) = delete;
         running_scope& operator=(const running_scope&) = delete;
-        ~running_scope() { detail::running_scheduler_slot() = nullptr; }
+        ~running_scope() { detail::running_core_slot() = nullptr; }
     };
 
     // The destructor's first part: everything queued or pending goes, unrun.
@@ -334,44 +311,14 @@ private:
                     timers_.erase(*c);
                 c->release();
             }
-            drop_inbox();
-            while (detail::task_state_base* t = tasks_.pop_front()) {
-                t->abandon();
-                t->release();
-            }
-            while (detail::task_state_base* t = unretrieved_.pop_front())
-                report(*t);
+            inbox_.drop();
+            tasks_.close();
         } while (!ready_.empty() || !pending_callbacks_.empty() || !tasks_.empty());
-    }
-
-    // What other threads sent and nobody will run. Destroyed outside the lock, since a
-    // destructor (a to_thread result's) may post again; until nothing is left. Taking the
-    // lock also waits for a call_soon_threadsafe still inside its wake(): the backend must
-    // outlive it.
-    void drop_inbox() noexcept {
-        for (;;) {
-            std::vector<std::unique_ptr<detail::callback_node>> arrived;
-            {
-                std::lock_guard lock(inbox_mutex_);
-                arrived.swap(inbox_);
-                inbox_full_.store(false, std::memory_order_relaxed);
-            }
-            if (arrived.empty())
-                return;
-        }
     }
 
     static bool debug_from_environment() noexcept {
         const char* value = std::getenv("CORIO_DEBUG");
         return value != nullptr && *value != '\0' && std::string_view(value) != "0";
-    }
-
-    template <class F, class... Args>
-    std::unique_ptr<detail::callback_node> make_callback(F&& fn, Args&&... args) {
-        auto call = [fn = std::forward<F>(fn), ... args = std::forward<Args>(args)]() mutable {
-            std::invoke(fn, args...);
-        };
-        return std::make_unique<detail::callback<decltype(call)>>(this, std::move(call));
     }
 
     // The loop's reference: the callback is pending until it runs or is cancelled.
@@ -388,9 +335,9 @@ private:
     void run_once() {
         if (ready_.empty() || ++busy_iterations_ % io_poll_interval == 0)
             wait();
-        if (inbox_full_.load(std::memory_order_acquire))
+        if (inbox_.full())
             take_inbox();
-        if (interrupts_.load(std::memory_order_relaxed) != interrupts_handled_)
+        if (interrupts_.pending())
             handle_interrupts();
         expire_timers();
         for (std::size_t n = ready_.size(); n > 0; --n) {
@@ -412,7 +359,7 @@ private:
             return;
         }
         backend_->wait(clock::duration::zero());
-        if (ready_.empty() && !inbox_full_.load(std::memory_order_relaxed))
+        if (ready_.empty() && !inbox_.full())
             virtual_now_ += *timeout;
     }
 
@@ -422,7 +369,7 @@ private:
     }
 
     std::optional<clock::duration> wait_timeout() const {
-        if (!ready_.empty() || inbox_full_.load(std::memory_order_relaxed))
+        if (!ready_.empty() || inbox_.full())
             return clock::duration::zero();
         if (timers_.empty())
             return std::nullopt;
@@ -433,65 +380,26 @@ private:
     }
 
     void take_inbox() {
-        std::vector<std::unique_ptr<detail::callback_node>> arrived;
-        {
-            std::lock_guard lock(inbox_mutex_);
-            arrived.swap(inbox_);
-            inbox_full_.store(false, std::memory_order_relaxed);
-        }
+        detail::inbox::batch arrived = inbox_.take();
         for (auto it = arrived.begin(); it != arrived.end(); ++it) {
             try {
                 schedule(**it);
             } catch (...) { // out of memory: what is not queued goes back, nothing is lost
-                std::lock_guard lock(inbox_mutex_);
-                inbox_.insert(inbox_.begin(),
-                              std::make_move_iterator(it),
-                              std::make_move_iterator(arrived.end()));
-                inbox_full_.store(true, std::memory_order_relaxed);
+                inbox_.put_back(it, arrived.end());
                 throw;
             }
             adopt(std::move(*it));
         }
     }
 
-    void dump_task(std::ostream& out, const detail::task_state_base& t) const {
-        out << "<task '" << t.name() << "' ";
-        if (&t == current_)
-            out << "running";
-        else if (!t.started())
-            out << "not started";
-        else
-            out << "suspended";
-        if (t.cancelling() > 0)
-            out << ", cancelling " << t.cancelling();
-        out << ">\n";
-        if (!t.started() || &t == current_)
-            return;
-        for (const detail::promise_base* p = &t.root(); p != nullptr; p = p->inner())
-            out << "    " << p->site().function << " (" << p->site().file << ':' << p->site().line
-                << ")\n";
-        if (const detail::waiter* w = t.suspended_on()) {
-            out << "    ";
-            w->describe(out);
-            out << '\n';
-        }
-    }
-
-    // The first interrupt cancels main, so that its clean-up runs as for any cancellation;
-    // any further one (even in the same iteration) cancels every task still alive.
+    // Debug mode shows what was running when the first interrupt came, before it cancels.
     void handle_interrupts() {
-        const int before = interrupts_handled_;
-        interrupts_handled_ = interrupts_.load(std::memory_order_relaxed);
-        if (before == 0 && debug_) {
+        if (interrupts_.handled() == 0 && debug_) {
             std::ostringstream dump;
             dump_tasks(dump);
             std::fprintf(stderr, "corio: interrupted; live tasks:\n%s", dump.str().c_str());
         }
-        const bool main_alive = interrupt_target_ != nullptr && !interrupt_target_->done();
-        if (before == 0 && main_alive)
-            interrupt_target_->cancel({});
-        if (before > 0 || !main_alive || interrupts_handled_ - before > 1)
-            tasks_.for_each([](detail::task_state_base& t) { t.cancel({}); });
+        interrupts_.handle(tasks_);
     }
 
     void expire_timers() {
@@ -530,7 +438,7 @@ private:
     void step(detail::task_state_base& task, std::coroutine_handle<> frame) {
         if (!task.started() && !task.start()) {
             task.finish_cancelled();
-            retire(task);
+            tasks_.retire(task);
             return;
         }
         current_ = &task;
@@ -538,7 +446,7 @@ private:
         current_ = nullptr;
         if (task.frame_done()) {
             task.finish();
-            retire(task);
+            tasks_.retire(task);
         }
     }
 
@@ -554,47 +462,17 @@ private:
         callback.release();
     }
 
-    // A failure nobody retrieved waits in unretrieved_ until a handle retrieves it, or the
-    // last handle goes (report_unretrieved), or the loop closes.
-    void retire(detail::task_state_base& task) noexcept {
-        task.unlink();
-        if (task.failed_unretrieved())
-            unretrieved_.push_back(task);
-        task.release();
-    }
-
-    void report_unretrieved(detail::task_state_base& task) noexcept override {
-        task.unlink();
-        report(task);
-    }
-
-    void report(detail::task_state_base& task) noexcept {
-        // The context's handle may hold the last reference: the state goes with it.
-        call_exception_handler({"Task exception was never retrieved",
-                                task.exception(),
-                                task_handle<>(detail::task_ref<detail::task_state_base>(&task))});
-    }
-
     // While tasks are ready the loop polls I/O only every so many iterations, so that a busy
     // loop does not pay a syscall per iteration (tokio does the same, every 61 ticks).
     static constexpr std::uint32_t io_poll_interval = 61;
     static constexpr clock::duration default_slow_callback_duration =
         std::chrono::milliseconds(100);
 
-    std::unique_ptr<detail::io_backend> backend_;
-    detail::intrusive_list<detail::task_state_base> tasks_;
-    detail::intrusive_list<detail::task_state_base> unretrieved_;
+    detail::task_registry tasks_;
     detail::intrusive_list<detail::callback_node> pending_callbacks_;
     exception_handler handler_;
-    std::mutex inbox_mutex_;
-    std::vector<std::unique_ptr<detail::callback_node>> inbox_;
-    std::atomic<bool> inbox_full_{false};
-    std::unique_ptr<detail::thread_pool> pool_;
-    bool pool_shut_down_ = false;
     bool pool_joined_ = false; // set through the inbox by shutdown_default_executor's joiner
-    std::atomic<int> interrupts_{0};
-    int interrupts_handled_ = 0;
-    detail::task_state_base* interrupt_target_ = nullptr;
+    detail::interrupts interrupts_;
     clock::duration slow_ = default_slow_callback_duration;
     std::uint32_t busy_iterations_ = 0;
     bool debug_;
@@ -604,8 +482,9 @@ private:
 /// The loop that runs tasks on this thread. asyncio: `asyncio.get_running_loop()`.
 /// Throws: `no_running_loop` when no loop is running on this thread.
 inline event_loop& get_running_loop() {
-    // Every scheduler is an event_loop; the base exists only to order the headers.
-    return static_cast<event_loop&>(detail::running_scheduler());
+    // Every loop core is an event_loop's: the core exists so that awaitables need not
+    // include this header.
+    return static_cast<event_loop&>(detail::running_core());
 }
 
 /// The running loop's dump_tasks: every live task and the chain it is suspended in.

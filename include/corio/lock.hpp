@@ -5,8 +5,8 @@
 
 #include <corio/errors.hpp>
 
+#include <corio/detail/loop_core.hpp>
 #include <corio/detail/release_guard.hpp>
-#include <corio/detail/scheduler.hpp>
 #include <corio/detail/wait_queue.hpp>
 
 #include <coroutine>
@@ -21,7 +21,7 @@ namespace detail {
 
 class lock_waiter final : public queued_waiter {
 public:
-    explicit lock_waiter(lock& l) : queued_waiter(running_scheduler()), lock_(&l) {}
+    explicit lock_waiter(lock& l) : queued_waiter(running_core()), lock_(&l) {}
     lock_waiter(lock_waiter&&) noexcept = default; // before it is awaited only
 
     inline bool await_ready() noexcept;

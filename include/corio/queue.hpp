@@ -7,7 +7,7 @@
 
 #include <corio/errors.hpp>
 
-#include <corio/detail/scheduler.hpp>
+#include <corio/detail/loop_core.hpp>
 #include <corio/detail/wait_queue.hpp>
 
 #include <algorithm>
@@ -94,8 +94,7 @@ class basic_queue;
 template <class T, class Store>
 class queue_get_waiter final : public queued_waiter {
 public:
-    explicit queue_get_waiter(basic_queue<T, Store>& q)
-        : queued_waiter(running_scheduler()), q_(&q) {}
+    explicit queue_get_waiter(basic_queue<T, Store>& q) : queued_waiter(running_core()), q_(&q) {}
     queue_get_waiter(queue_get_waiter&& other) noexcept
         : queued_waiter(std::move(other)), q_(other.q_) {} // before it is awaited only
 
@@ -121,7 +120,7 @@ template <class T, class Store>
 class queue_put_waiter final : public queued_waiter {
 public:
     queue_put_waiter(basic_queue<T, Store>& q, T&& item)
-        : queued_waiter(running_scheduler()), q_(&q), item_(std::move(item)) {}
+        : queued_waiter(running_core()), q_(&q), item_(std::move(item)) {}
     queue_put_waiter(queue_put_waiter&& other) noexcept(std::is_nothrow_move_constructible_v<T>)
         : queued_waiter(std::move(other)), q_(other.q_), item_(std::move(other.item_)) {}
 
@@ -147,8 +146,7 @@ private:
 template <class T, class Store>
 class queue_join_waiter final : public queued_waiter {
 public:
-    explicit queue_join_waiter(basic_queue<T, Store>& q)
-        : queued_waiter(running_scheduler()), q_(&q) {}
+    explicit queue_join_waiter(basic_queue<T, Store>& q) : queued_waiter(running_core()), q_(&q) {}
     queue_join_waiter(queue_join_waiter&& other) noexcept
         : queued_waiter(std::move(other)), q_(other.q_) {} // before it is awaited only
 

@@ -8,7 +8,7 @@
 #include <corio/loop_options.hpp>
 #include <corio/task.hpp>
 
-#include <corio/detail/scheduler.hpp>
+#include <corio/detail/loop_core.hpp>
 #include <corio/detail/sigint.hpp>
 
 #include <utility>
@@ -51,7 +51,7 @@ T run_on(event_loop& loop, task<T> main, bool handle_sigint) {
 /// be set up.
 template <class T>
 T run(task<T> main, run_options options = {}) {
-    if (detail::running_scheduler_slot() != nullptr)
+    if (detail::running_core_slot() != nullptr)
         throw invalid_state_error(
             "corio: run() called while an event loop is running in this thread");
     event_loop loop(options.loop);

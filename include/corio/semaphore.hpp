@@ -6,8 +6,8 @@
 
 #include <corio/errors.hpp>
 
+#include <corio/detail/loop_core.hpp>
 #include <corio/detail/release_guard.hpp>
-#include <corio/detail/scheduler.hpp>
 #include <corio/detail/wait_queue.hpp>
 
 #include <coroutine>
@@ -25,7 +25,7 @@ namespace detail {
 
 class semaphore_waiter final : public queued_waiter {
 public:
-    explicit semaphore_waiter(semaphore& s) : queued_waiter(running_scheduler()), sem_(&s) {}
+    explicit semaphore_waiter(semaphore& s) : queued_waiter(running_core()), sem_(&s) {}
     semaphore_waiter(semaphore_waiter&&) noexcept = default; // before it is awaited only
 
     inline bool await_ready() noexcept;

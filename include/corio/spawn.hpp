@@ -91,7 +91,7 @@ auto create_task(F&& fn, Args&&... args) {
 
 /// The task running now, or an empty handle outside a task. asyncio: `asyncio.current_task()`.
 inline task_handle<> current_task() {
-    detail::scheduler* loop = detail::running_scheduler_slot();
+    detail::loop_core* loop = detail::running_core_slot();
     if (loop == nullptr)
         return {};
     return task_handle<>(detail::task_ref<detail::task_state_base>(loop->current_task_state()));

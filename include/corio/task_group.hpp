@@ -9,9 +9,9 @@
 #include <corio/task.hpp>
 #include <corio/task_handle.hpp>
 
+#include <corio/detail/loop_core.hpp>
 #include <corio/detail/loop_waiter.hpp>
 #include <corio/detail/ready.hpp>
-#include <corio/detail/scheduler.hpp>
 #include <corio/detail/task_state.hpp>
 
 #include <algorithm>
@@ -108,7 +108,7 @@ public:
     detail::ready<task_group&> aenter() {
         if (parent_ != nullptr)
             throw invalid_state_error("corio: task_group has already been entered");
-        detail::scheduler& loop = detail::running_scheduler();
+        detail::scheduler& loop = detail::running_core();
         if (loop.current_task_state() == nullptr)
             throw std::logic_error("corio: task_group entered outside a task");
         loop_ = &loop;
@@ -199,16 +199,6 @@ public:
 
     void children_done() noexcept { resume_later(); }
 
-    bool cancel() noexcept override {
-        if (group_->children_.empty())
-            return false; // the resume is queued: the cancellation waits for the next await
-        if (!group_->aborting_) {
-            group_->propagate_ = std::make_exception_ptr(cancelled_error(owner().cancel_message()));
-            group_->abort();
-        }
-        return true;
-    }
-
     void describe(std::ostream& out) const override {
         out << "task_group exit, " << group_->children_.size() << " children running:";
         for (const child& c : group_->children_)
@@ -216,6 +206,18 @@ public:
     }
 
 private:
+    // Takes the cancellation in and waits for the children it cancels. A group aborting
+    // already (a child failed, or the body threw) keeps its reason, as asyncio's does.
+    detail::cancel_answer stop() noexcept override {
+        if (group_->children_.empty())
+            return detail::cancel_answer::too_late; // the resume is queued
+        if (!group_->aborting_) {
+            group_->propagate_ = std::make_exception_ptr(cancelled_error(owner().cancel_message()));
+            group_->abort();
+        }
+        return detail::cancel_answer::pending;
+    }
+
     task_group* group_;
 };
 

@@ -5,8 +5,8 @@
 
 #include <corio/errors.hpp>
 
+#include <corio/detail/loop_core.hpp>
 #include <corio/detail/loop_waiter.hpp>
-#include <corio/detail/scheduler.hpp>
 #include <corio/detail/task_state.hpp>
 
 #include <coroutine>
@@ -39,7 +39,7 @@ template <class T, bool Shielded = false>
 class handle_awaiter final : public loop_waiter, public done_listener {
 public:
     explicit handle_awaiter(task_ref<state_for<T>> target)
-        : loop_waiter(running_scheduler()), target_(std::move(target)) {}
+        : loop_waiter(running_core()), target_(std::move(target)) {}
     /// Only before it is awaited: wait_for and gather move an awaitable (a shield()) into a
     /// task of their own.
     handle_awaiter(handle_awaiter&& other) noexcept
@@ -60,22 +60,6 @@ public:
         return result_of<T>(*target_);
     }
 
-    bool cancel() noexcept override {
-        if (target_->done())
-            return false; // its outcome is on the way: the cancellation waits for later
-        if constexpr (!Shielded) {
-            target_->cancel(owner().cancel_message());
-            // Wait for the task to end, unless it awaits this one (its cancellation is what
-            // brought the request here): it cannot end first, so the cycle unwinds from here.
-            if (!target_->cancel_in_progress())
-                return true;
-        }
-        unlink(); // from the task's listeners
-        cancelled_ = true;
-        resume_later();
-        return true;
-    }
-
     void task_done(task_state_base&) noexcept override { resume_later(); }
 
     void describe(std::ostream& out) const override {
@@ -83,6 +67,20 @@ public:
     }
 
 private:
+    cancel_answer stop() noexcept override {
+        if (target_->done())
+            return cancel_answer::too_late; // its outcome is on the way
+        if constexpr (!Shielded) {
+            target_->cancel(owner().cancel_message());
+            // Wait for the task to end, unless it awaits this one (its cancellation is what
+            // brought the request here): it cannot end first, so the cycle unwinds from here.
+            if (!target_->cancel_in_progress())
+                return cancel_answer::pending;
+        }
+        unlink(); // from the task's listeners
+        return cancel_answer::stopped;
+    }
+
     task_ref<state_for<T>> target_;
 };
 

@@ -5,8 +5,8 @@
 
 #include <corio/clock.hpp>
 
+#include <corio/detail/loop_core.hpp>
 #include <corio/detail/loop_waiter.hpp>
-#include <corio/detail/scheduler.hpp>
 #include <corio/detail/timer_heap.hpp>
 
 #include <chrono>
@@ -42,14 +42,11 @@ public:
 
     void await_resume() { resumed(); }
 
-    bool cancel() noexcept override {
-        cancelled_ = true;
-        if (scheduled()) {
+    // Also stopped when the timer expired already: a sleep has no result to keep.
+    cancel_answer stop() noexcept override {
+        if (scheduled())
             loop_->remove_timer(*this);
-            resume_later();
-        }
-        // Not scheduled: it expired or yields, and its resume is already queued.
-        return true;
+        return cancel_answer::stopped;
     }
 
     void expire() noexcept override { resume_later(); }
@@ -83,7 +80,7 @@ private:
 /// Cancellation: always cancellable; the timer is removed before `cancelled_error` is thrown.
 /// Throws: `no_running_loop` outside a running loop.
 [[nodiscard]] inline detail::sleep_awaiter sleep_until(clock::time_point deadline) {
-    return detail::sleep_awaiter(detail::running_scheduler(), deadline);
+    return detail::sleep_awaiter(detail::running_core(), deadline);
 }
 
 /// Suspends the calling task for `duration`. asyncio: `asyncio.sleep(duration)`.
@@ -93,7 +90,7 @@ private:
 /// Throws: `no_running_loop` outside a running loop.
 template <class Rep, class Period>
 [[nodiscard]] detail::sleep_awaiter sleep(std::chrono::duration<Rep, Period> duration) {
-    detail::scheduler& loop = detail::running_scheduler();
+    detail::scheduler& loop = detail::running_core();
     if (duration <= duration.zero())
         return detail::sleep_awaiter(loop, std::nullopt);
     return detail::sleep_awaiter(loop, detail::deadline_after(loop.now(), duration));

@@ -11,8 +11,8 @@
 #include <corio/with.hpp>
 
 #include <corio/detail/awaitable.hpp>
+#include <corio/detail/loop_core.hpp>
 #include <corio/detail/ready.hpp>
-#include <corio/detail/scheduler.hpp>
 #include <corio/detail/task_state.hpp>
 #include <corio/detail/timer_heap.hpp>
 
@@ -126,7 +126,7 @@ private:
 /// asyncio: `asyncio.timeout_at(when)`.
 /// Throws: `no_running_loop` outside a running loop.
 [[nodiscard]] inline timeout_scope timeout_at(std::optional<clock::time_point> when) {
-    return timeout_scope(detail::running_scheduler(), when);
+    return timeout_scope(detail::running_core(), when);
 }
 
 /// A scope that expires `delay` from now, on the loop's clock; a negative delay gives a
@@ -134,7 +134,7 @@ private:
 /// Throws: `no_running_loop` outside a running loop.
 template <class Rep, class Period>
 [[nodiscard]] timeout_scope timeout(std::chrono::duration<Rep, Period> delay) {
-    detail::scheduler& loop = detail::running_scheduler();
+    detail::scheduler& loop = detail::running_core();
     return timeout_scope(loop, detail::time_after(loop.now(), delay));
 }
 
@@ -148,7 +148,7 @@ task<R> wait_for_expired(A aw) {
     if constexpr (is_task_handle_v<A>) {
         if (aw.done())
             co_return co_await std::move(aw);
-        const task_state_base& self = *running_scheduler().current_task_state();
+        const task_state_base& self = *running_core().current_task_state();
         const int cancelling = self.cancelling();
         aw.cancel();
         try {

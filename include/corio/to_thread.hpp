@@ -5,9 +5,9 @@
 #pragma once
 
 #include <corio/errors.hpp>
-#include <corio/event_loop.hpp>
 #include <corio/outcome.hpp>
 
+#include <corio/detail/loop_core.hpp>
 #include <corio/detail/loop_waiter.hpp>
 #include <corio/detail/thread_pool.hpp>
 
@@ -39,7 +39,7 @@ public:
                                            std::remove_cvref_t<std::invoke_result_t<Fn&>>,
                                            std::invoke_result_t<Fn&>>;
 
-    thread_call(event_loop& loop, Fn fn) : loop_(&loop), fn_(std::move(fn)) {}
+    thread_call(loop_core& loop, Fn fn) : loop_(&loop), fn_(std::move(fn)) {}
 
     /// Pool thread: runs the function unless the awaiter gave up first, then hands the call
     /// back to the loop. The loop's inbox lock orders the result's write before its read.
@@ -50,8 +50,8 @@ public:
             return; // abandoned while queued: never runs, as asyncio's cancelled pending futures
         self->execute();
         self->stage_.store(stage::done, std::memory_order_release);
-        event_loop& loop = *self->loop_;
-        loop.call_soon_threadsafe([call = std::move(self)] { call->deliver(); });
+        loop_core& loop = *self->loop_;
+        loop.post([call = std::move(self)] { call->deliver(); });
     }
 
     // --- Loop thread only from here. ---
@@ -77,7 +77,7 @@ public:
             return std::move(*result_).value();
     }
 
-    [[nodiscard]] event_loop& loop() const noexcept { return *loop_; }
+    [[nodiscard]] loop_core& loop() const noexcept { return *loop_; }
 
     /// For dump_tasks.
     [[nodiscard]] const char* progress() const noexcept {
@@ -119,7 +119,7 @@ private:
 
     void deliver() noexcept;
 
-    event_loop* loop_;
+    loop_core* loop_;
     std::optional<Fn> fn_;
     std::optional<outcome<stored_type>> result_;
     std::atomic<stage> stage_{stage::queued};
@@ -143,7 +143,7 @@ class to_thread_awaiter final : public loop_waiter {
 public:
     using result_type = typename thread_call<Fn>::result_type;
 
-    to_thread_awaiter(event_loop& loop, Fn fn)
+    to_thread_awaiter(loop_core& loop, Fn fn)
         : loop_waiter(loop), call_(std::make_shared<thread_call<Fn>>(loop, std::move(fn))) {}
     to_thread_awaiter(to_thread_awaiter&&) noexcept = default; // before it is awaited only
     ~to_thread_awaiter() {
@@ -165,7 +165,7 @@ public:
         auto job = std::make_unique<thread_call_job<Fn>>(call_);
         call_->listen(*this);
         wait();
-        if (cancelled_)
+        if (cancelled())
             return;
         try {
             pool.submit(std::move(job));
@@ -180,32 +180,24 @@ public:
         return call_->take();
     }
 
-    // The task resumes now; the function, if it runs already, runs on unawaited. Once the
-    // result is back it is not dropped: the cancellation waits for the next suspension.
-    bool cancel() noexcept override {
-        if (completed_)
-            return false;
-        if (cancelled_)
-            return true; // a second cancel(): the resume is queued already
-        cancelled_ = true;
-        call_->give_up();
-        resume_later();
-        return true;
-    }
-
     void describe(std::ostream& out) const override {
-        out << "to_thread, " << (completed_ ? "done" : call_->progress());
+        out << "to_thread, " << (resume_queued() && !cancelled() ? "done" : call_->progress());
     }
 
     /// The call came back (loop thread).
-    void completed() noexcept {
-        completed_ = true;
-        resume_later();
-    }
+    void completed() noexcept { resume_later(); }
 
 private:
+    // The task resumes now; the function, if it runs already, runs on unawaited. Once the
+    // result is back it is not dropped.
+    cancel_answer stop() noexcept override {
+        if (resume_queued())
+            return cancel_answer::too_late;
+        call_->give_up();
+        return cancel_answer::stopped;
+    }
+
     std::shared_ptr<thread_call<Fn>> call_;
-    bool completed_ = false;
     bool awaited_ = false;
 };
 
@@ -241,7 +233,7 @@ requires std::invocable<std::decay_t<F>, std::decay_t<Args>...>
                  ... args = std::forward<Args>(args)]() mutable -> decltype(auto) {
         return std::invoke(std::move(fn), std::move(args)...);
     };
-    return detail::to_thread_awaiter<decltype(call)>(get_running_loop(), std::move(call));
+    return detail::to_thread_awaiter<decltype(call)>(detail::running_core(), std::move(call));
 }
 
 } // namespace corio

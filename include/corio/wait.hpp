@@ -8,8 +8,8 @@
 #include <corio/task.hpp>
 #include <corio/task_handle.hpp>
 
+#include <corio/detail/loop_core.hpp>
 #include <corio/detail/loop_waiter.hpp>
-#include <corio/detail/scheduler.hpp>
 #include <corio/detail/task_state.hpp>
 #include <corio/detail/timer_heap.hpp>
 
@@ -47,7 +47,7 @@ public:
     wait_awaiter(std::span<task_state_base* const> tasks,
                  return_when when,
                  std::optional<clock::time_point> deadline)
-        : loop_waiter(running_scheduler()), listeners_(std::make_unique<listener[]>(tasks.size())),
+        : loop_waiter(running_core()), listeners_(std::make_unique<listener[]>(tasks.size())),
           count_(tasks.size()), when_(when), deadline_(deadline) {
         for (std::size_t i = 0; i < count_; ++i) {
             listeners_[i].self = this;
@@ -76,14 +76,6 @@ public:
 
     void await_resume() { resumed(); }
 
-    bool cancel() noexcept override {
-        if (finished_)
-            return false; // the resume is queued: the cancellation waits for the next await
-        finish();
-        cancelled_ = true;
-        return true;
-    }
-
     void describe(std::ostream& out) const override {
         out << "wait for " << count_ << " tasks, " << count_ - done_ << " pending";
     }
@@ -104,6 +96,13 @@ private:
 
     void expire() noexcept override { finish(); }
 
+    cancel_answer stop() noexcept override {
+        if (resume_queued())
+            return cancel_answer::too_late; // satisfied, or timed out: the sets are made
+        detach();
+        return cancel_answer::stopped;
+    }
+
     void count_outcome(const task_state_base& task) noexcept {
         ++done_;
         failed_ = failed_ || (task.exception() && !task.cancelled());
@@ -122,7 +121,6 @@ private:
     }
 
     void finish() noexcept {
-        finished_ = true;
         detach();
         resume_later();
     }
@@ -140,7 +138,6 @@ private:
     std::optional<clock::time_point> deadline_;
     std::size_t done_ = 0;
     bool failed_ = false;
-    bool finished_ = false;
 };
 
 template <class T>
@@ -150,7 +147,7 @@ task<wait_result<T>> wait_handles(std::vector<task_handle<T>> handles,
     std::vector<task_state_base*> states = states_of(handles);
     std::optional<clock::time_point> deadline;
     if (timeout)
-        deadline = deadline_after(running_scheduler().now(), *timeout);
+        deadline = deadline_after(running_core().now(), *timeout);
     co_await wait_awaiter(states, when, deadline);
     wait_result<T> result;
     for (auto& h : handles)

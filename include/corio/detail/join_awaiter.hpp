@@ -7,8 +7,8 @@
 
 #include <corio/errors.hpp>
 
+#include <corio/detail/loop_core.hpp>
 #include <corio/detail/loop_waiter.hpp>
-#include <corio/detail/scheduler.hpp>
 #include <corio/detail/task_state.hpp>
 
 #include <coroutine>
@@ -30,9 +30,8 @@ enum class join_mode {
 class join_awaiter final : public loop_waiter {
 public:
     join_awaiter(std::span<task_state_base* const> children, join_mode mode)
-        : loop_waiter(running_scheduler()),
-          listeners_(std::make_unique<listener[]>(children.size())), count_(children.size()),
-          mode_(mode) {
+        : loop_waiter(running_core()), listeners_(std::make_unique<listener[]>(children.size())),
+          count_(children.size()), mode_(mode) {
         for (std::size_t i = 0; i < count_; ++i) {
             listeners_[i].self = this;
             listeners_[i].child = children[i];
@@ -67,21 +66,6 @@ public:
     /// In first_done mode, the index of the child that finished first.
     [[nodiscard]] std::size_t winner() const noexcept { return winner_; }
 
-    // Cancelling the awaiter cancels every child, then still waits for all of them. A race
-    // whose children were already cancelled (by its winner, or by an earlier request) leaves
-    // them alone: a second request would cut their clean-up short.
-    bool cancel() noexcept override {
-        if (pending_ == 0)
-            return false; // every result is in: deliver them, cancel at the next suspension
-        const bool children_cancelled =
-            mode_ == join_mode::first_done && (winner_ != no_winner || first_error_);
-        if (!first_error_)
-            first_error_ = std::make_exception_ptr(cancelled_error(owner().cancel_message()));
-        if (!children_cancelled)
-            cancel_children(owner().cancel_message());
-        return true;
-    }
-
     void describe(std::ostream& out) const override {
         out << (mode_ == join_mode::first_done ? "race of " : "gather of ") << count_ << " tasks, "
             << pending_ << " pending:";
@@ -91,6 +75,20 @@ public:
     }
 
 private:
+    // Cancels every child, then still waits for all of them. Children already cancelled (by
+    // a race's winner, or by the first failure when failing fast) are left alone: a second
+    // request would cut their clean-up short.
+    cancel_answer stop() noexcept override {
+        if (pending_ == 0)
+            return cancel_answer::too_late; // every result is in: deliver them
+        const bool children_cancelled = winner_ != no_winner || first_error_;
+        if (!first_error_)
+            first_error_ = std::make_exception_ptr(cancelled_error(owner().cancel_message()));
+        if (!children_cancelled)
+            cancel_children(owner().cancel_message());
+        return cancel_answer::pending;
+    }
+
     struct listener final : done_listener {
         join_awaiter* self = nullptr;
         task_state_base* child = nullptr;

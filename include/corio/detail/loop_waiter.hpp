@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // corio/detail/loop_waiter.hpp: loop_waiter, the base of every awaitable that suspends a
-// task on the loop: it knows its loop, its task and its frame, and carries the cancel flag.
+// task on the loop: it knows its loop, its task and its frame, resumes the frame once per
+// suspension, and turns the answer of its leaf's stop() into the task's cancellation.
 // Layer L4.
 #pragma once
 
@@ -11,6 +12,7 @@
 
 #include <coroutine>
 #include <stdexcept>
+#include <utility>
 
 namespace corio::detail {
 
@@ -22,8 +24,22 @@ public:
     loop_waiter(const loop_waiter&) = delete;
     loop_waiter& operator=(const loop_waiter&) = delete;
 
+    cancel_answer cancel() noexcept final {
+        const cancel_answer answer = stop();
+        if (answer == cancel_answer::stopped) {
+            cancelled_ = true;
+            resume_later(); // a no-op when the operation's own completion queued it already
+        }
+        return answer;
+    }
+
 protected:
     ~loop_waiter() = default;
+
+    /// The leaf's cancel hook: withdraw the operation if it can be, and say which of the three
+    /// cases it is. A stopped operation must not resume the task later: it is unlinked from
+    /// whatever would have. A pending one resumes on its own completion.
+    virtual cancel_answer stop() noexcept = 0;
 
     /// First thing in await_suspend: remembers the frame to resume and its task.
     void bind(std::coroutine_handle<> frame) {
@@ -31,13 +47,22 @@ protected:
         if (task_ == nullptr)
             throw std::logic_error("corio: awaited outside a task of the running loop");
         frame_ = frame;
+        resume_queued_ = false;
+        cancelled_ = false;
     }
 
     /// Last thing in await_suspend, once the operation is armed: the task now waits here.
     void wait() noexcept { task_->suspend_on(*this); }
 
-    /// Schedules the frame; the loop resumes it in its next run of ready tasks.
-    void resume_later() noexcept { loop_->schedule(frame_, task_); }
+    /// Schedules the frame, once per suspension: later calls (a completion racing a
+    /// cancellation) do nothing. The loop resumes it in its next run of ready tasks.
+    void resume_later() noexcept {
+        if (!std::exchange(resume_queued_, true))
+            loop_->schedule(frame_, task_);
+    }
+
+    /// True once this suspension's resume is queued: the operation completed, or stopped.
+    [[nodiscard]] bool resume_queued() const noexcept { return resume_queued_; }
 
     /// First thing in await_resume: throws cancelled_error if this wait was cancelled. Does
     /// nothing when await_ready let the task go on without suspending.
@@ -51,12 +76,16 @@ protected:
 
     [[nodiscard]] task_state_base& owner() const noexcept { return *task_; }
 
+    /// True once stop() withdrew this suspension's operation: await_resume throws.
+    [[nodiscard]] bool cancelled() const noexcept { return cancelled_; }
+
     scheduler* loop_;
-    bool cancelled_ = false;
 
 private:
+    bool cancelled_ = false;
     task_state_base* task_ = nullptr;
     std::coroutine_handle<> frame_;
+    bool resume_queued_ = false;
 };
 
 } // namespace corio::detail

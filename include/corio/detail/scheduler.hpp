@@ -1,12 +1,10 @@
 // SPDX-License-Identifier: MIT
-// corio/detail/scheduler.hpp: scheduler, the part of the event loop that awaitables talk to:
-// the ready queue, the timer heap and the task being run; and the running-loop slot.
-// Layer L3. event_loop derives from it; keeping it apart lets task handles and
-// exception_context sit below event_loop in the include order.
+// corio/detail/scheduler.hpp: scheduler, the part of the event loop that orders work: the
+// ready queue, the timer heap, the task being run and the loop's time.
+// Layer L3. loop_core derives from it; callback nodes and waiters hold it.
 #pragma once
 
 #include <corio/clock.hpp>
-#include <corio/errors.hpp>
 
 #include <corio/detail/timer_heap.hpp>
 
@@ -68,19 +66,5 @@ protected:
     bool closing_ = false;
     clock::time_point virtual_now_{};
 };
-
-/// The scheduler of the loop running on this thread, or null.
-inline scheduler*& running_scheduler_slot() noexcept {
-    thread_local scheduler* running = nullptr;
-    return running;
-}
-
-/// Throws: `no_running_loop` when no loop is running on this thread.
-inline scheduler& running_scheduler() {
-    scheduler* s = running_scheduler_slot();
-    if (s == nullptr)
-        throw no_running_loop();
-    return *s;
-}
 
 } // namespace corio::detail

@@ -25,16 +25,20 @@ namespace corio::detail {
 
 class task_state_base;
 
+/// What a waiter's cancel hook answers.
+enum class cancel_answer {
+    stopped,  // the operation is withdrawn: the task resumes now with cancelled_error
+    pending,  // a completion will still arrive (a child's end, a kernel's answer): resume on it
+    too_late, // it completed already: the result is kept, the cancel waits for the next suspension
+};
+
 /// The awaitable a task is suspended on. Every suspending awaitable in corio is one, so every
 /// suspension point is a cancellation point.
 class waiter {
 public:
-    /// Asks the operation to end early because its task was cancelled. Returns true when the
-    /// waiter delivers the cancellation itself (it unlinked itself and scheduled its resume, or
-    /// passed the request on to what it awaits); false when the request must wait for the
-    /// task's next suspension, as when the operation completed and its result must not be
-    /// dropped.
-    virtual bool cancel() noexcept = 0;
+    /// Asks the operation to end early because its task was cancelled. The task calls it at
+    /// most once per suspension, so a hook never asks "was I cancelled already".
+    virtual cancel_answer cancel() noexcept = 0;
 
     /// One line for dump_tasks: what the task waits for ("sleep, due in 2.500 s").
     virtual void describe(std::ostream& out) const = 0;
@@ -225,9 +229,9 @@ private:
     void offer_cancel() noexcept {
         cancel_accepted_ = true;
         offering_ = true;
-        const bool taken = waiter_->cancel();
+        const cancel_answer answer = waiter_->cancel();
         offering_ = false;
-        if (!taken) {
+        if (answer == cancel_answer::too_late) {
             cancel_accepted_ = false;
             must_cancel_ = true;
         }

@@ -34,22 +34,6 @@ class wait_queue_base;
 /// A task suspended on a synchronization primitive, linked in its wait_queue until served.
 class queued_waiter : public loop_waiter, public list_hook {
 public:
-    bool cancel() noexcept override {
-        if (cancelled_)
-            return true; // already delivered
-        if (linked()) {
-            withdraw();
-            cancelled_ = true;
-            resume_later();
-            return true;
-        }
-        // Granted: the resume is already queued. Hand back what it got, or keep it.
-        if (!give_back())
-            return false;
-        cancelled_ = true;
-        return true;
-    }
-
     /// Called by the primitive after it popped this waiter and stored what it gets: the task
     /// resumes in the loop's next run of ready tasks.
     void grant() noexcept {
@@ -62,6 +46,15 @@ protected:
     /// Only before it is awaited (gather moves awaitables into tasks of their own).
     queued_waiter(queued_waiter&& other) noexcept : loop_waiter(std::move(other)) {}
     inline ~queued_waiter();
+
+    // Still queued: withdrawn. Granted: the resume is queued; hand back what it got, or keep it.
+    cancel_answer stop() noexcept override {
+        if (linked())
+            withdraw();
+        else if (!give_back())
+            return cancel_answer::too_late;
+        return cancel_answer::stopped;
+    }
 
     /// The waiter was granted, then cancelled before it resumed. Returns true when it passed
     /// what it got on (the task then resumes with cancelled_error); false when it keeps it and
