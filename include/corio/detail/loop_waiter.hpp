@@ -82,9 +82,9 @@ protected:
     scheduler* loop_;
 
 private:
-    bool cancelled_ = false;
     task_state_base* task_ = nullptr;
     std::coroutine_handle<> frame_;
+    bool cancelled_ = false; // the two flags share a word: awaiters live in coroutine frames
     bool resume_queued_ = false;
 };
 
