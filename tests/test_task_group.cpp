@@ -533,7 +533,7 @@ TEST_CASE("a group that outlives its loop, destroyed with the loop's children, i
           "[task_group][lifetime]") {
     corio::task_group group; // declared before the loop: destroyed after it
     {
-        corio::event_loop loop({}, corio::detail::virtual_time_tag{});
+        corio::event_loop loop;
         auto user = [](corio::task_group& g) -> corio::task<> {
             auto scope = [](corio::task_group& tg) -> corio::task<> {
                 tg.spawn(value_after(1, 1h));

@@ -18,6 +18,7 @@
 #include <corio/outcome.hpp>
 #include <corio/queue.hpp>
 #include <corio/race.hpp>
+#include <corio/readiness.hpp>
 #include <corio/run.hpp>
 #include <corio/semaphore.hpp>
 #include <corio/shield.hpp>

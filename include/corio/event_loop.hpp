@@ -30,6 +30,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -38,6 +39,7 @@
 #include <string_view>
 #include <system_error>
 #include <thread>
+#include <unordered_map>
 #include <utility>
 
 namespace corio {
@@ -51,14 +53,12 @@ public:
     /// Throws: `std::system_error` when the backend cannot be set up; `std::invalid_argument`
     /// for a bad `CORIO_BACKEND`.
     explicit event_loop(loop_options options = {})
-        : loop_core(detail::make_backend(options.backend)), tasks_(*this),
-          debug_(options.debug || debug_from_environment()) {}
+        : event_loop(detail::make_backend(options.backend), options) {}
 
-    /// For corio's tests: a loop on virtual time (see detail::scheduler), starting at the
-    /// clock's epoch, on the backend `options` selects.
-    event_loop(loop_options options, detail::virtual_time_tag) : event_loop(options) {
-        virtual_time_ = true;
-    }
+    /// A loop on a backend made by the caller: corio::testing's virtual-time one.
+    event_loop(std::unique_ptr<detail::io_backend> backend, loop_options options)
+        : loop_core(std::move(backend)), tasks_(*this),
+          debug_(options.debug || debug_from_environment()) {}
 
     event_loop(const event_loop&) = delete;
     event_loop& operator=(const event_loop&) = delete;
@@ -71,6 +71,8 @@ public:
     /// that are still running (see shutdown_default_executor); what they send back is dropped.
     ~event_loop() {
         closing_ = true;
+        remove_fd_callbacks();
+        backend_->cancel_all(); // before any frame that owns an operation goes
         drop_pending_work();
         if (pool_)
             pool_->shutdown();
@@ -135,6 +137,39 @@ public:
     template <class F, class... Args>
     void call_soon_threadsafe(F&& fn, Args&&... args) {
         inbox_.post(make_callback(std::forward<F>(fn), std::forward<Args>(args)...));
+    }
+
+    /// Calls `fn(args...)` on the loop while `fd` is readable, until remove_reader(fd):
+    /// level-triggered, as asyncio. Once per look at I/O: every iteration while the loop has
+    /// nothing else to run, every 61st while it stays busy. A second add_reader for the same fd
+    /// replaces the first. The fd stays the caller's: corio never closes it. An exception
+    /// from `fn` goes to the exception handler and the reader stays registered.
+    /// asyncio: `loop.add_reader(fd, callback, *args)`.
+    /// Throws: `std::system_error` for an fd that cannot be watched (EBADF; EPERM for a
+    /// regular file, as asyncio).
+    template <class F, class... Args>
+    void add_reader(int fd, F&& fn, Args&&... args) {
+        add_fd_callback(detail::io_direction::read,
+                        fd,
+                        bind_call(std::forward<F>(fn), std::forward<Args>(args)...));
+    }
+
+    /// Stops calling fd's reader; false if it had none. asyncio: `loop.remove_reader(fd)`.
+    bool remove_reader(int fd) noexcept {
+        return remove_fd_callback(detail::io_direction::read, fd);
+    }
+
+    /// add_reader, for writability. asyncio: `loop.add_writer(fd, callback, *args)`.
+    template <class F, class... Args>
+    void add_writer(int fd, F&& fn, Args&&... args) {
+        add_fd_callback(detail::io_direction::write,
+                        fd,
+                        bind_call(std::forward<F>(fn), std::forward<Args>(args)...));
+    }
+
+    /// Stops calling fd's writer; false if it had none. asyncio: `loop.remove_writer(fd)`.
+    bool remove_writer(int fd) noexcept {
+        return remove_fd_callback(detail::io_direction::write, fd);
     }
 
     /// Runs the loop until the default thread pool's jobs (to_thread's) have ended, the
@@ -230,7 +265,7 @@ public:
     ///         sleep, due in 2.500 s
     ///
     /// Like a thread dump, for coroutines.
-    void dump_tasks(std::ostream& out) const {
+    void dump_tasks(std::ostream& out) const override {
         tasks_.for_each(
             [&](const detail::task_state_base& t) { detail::dump_task(out, t, current_); });
     }
@@ -290,6 +325,81 @@ public:
     [[nodiscard]] int interrupts_handled() const noexcept { return interrupts_.handled(); }
 
 private:
+    // add_reader's (add_writer's) callback: queued at most once per iteration in which the
+    // backend finds its fd ready, and never after it was removed. The function is shared
+    // with the queued call, so a callback may remove (destroy) its own registration.
+    class fd_callback final : public detail::fd_watcher {
+    public:
+        fd_callback(event_loop& loop, std::function<void()> fn)
+            : loop_(&loop), fn_(std::make_shared<std::function<void()>>(std::move(fn))) {}
+        fd_callback(const fd_callback&) = delete;
+        fd_callback& operator=(const fd_callback&) = delete;
+        ~fd_callback() { queued_call_.cancel(); }
+
+        void ready() noexcept override {
+            if (queued_)
+                return;
+            try {
+                queued_call_ = loop_->call_soon([this, fn = fn_] {
+                    queued_ = false;
+                    (*fn)();
+                });
+                queued_ = true;
+            } catch (...) { // out of memory: level-triggered, so the next iteration asks again
+            }
+        }
+
+    private:
+        event_loop* loop_;
+        std::shared_ptr<std::function<void()>> fn_;
+        callback_handle queued_call_;
+        bool queued_ = false;
+    };
+    using fd_callbacks = std::unordered_map<int, std::unique_ptr<fd_callback>>;
+
+    template <class F, class... Args>
+    static std::function<void()> bind_call(F&& fn, Args&&... args) {
+        return [fn = std::forward<F>(fn), ... args = std::forward<Args>(args)]() mutable {
+            std::invoke(fn, args...);
+        };
+    }
+
+    fd_callbacks& fd_callbacks_for(detail::io_direction d) noexcept {
+        return d == detail::io_direction::read ? readers_ : writers_;
+    }
+
+    void add_fd_callback(detail::io_direction d, int fd, std::function<void()> fn) {
+        auto callback = std::make_unique<fd_callback>(*this, std::move(fn));
+        fd_callbacks& callbacks = fd_callbacks_for(d);
+        auto [slot, added] = callbacks.try_emplace(fd); // first: the backend never points at
+        try {                                           // a callback the map does not hold
+            backend_->watch(fd, d, *callback);
+        } catch (...) {
+            if (added)
+                callbacks.erase(slot);
+            throw;
+        }
+        slot->second = std::move(callback); // the one it replaces goes, its queued call too
+    }
+
+    bool remove_fd_callback(detail::io_direction d, int fd) noexcept {
+        fd_callbacks& callbacks = fd_callbacks_for(d);
+        auto it = callbacks.find(fd);
+        if (it == callbacks.end())
+            return false;
+        backend_->unwatch(fd, d);
+        callbacks.erase(it);
+        return true;
+    }
+
+    void remove_fd_callbacks() noexcept {
+        for (auto d : {detail::io_direction::read, detail::io_direction::write}) {
+            for (auto& [fd, callback] : fd_callbacks_for(d))
+                backend_->unwatch(fd, d);
+            fd_callbacks_for(d).clear();
+        }
+    }
+
     class running_scope {
     public:
         explicit running_scope(event_loop& loop) {
@@ -350,33 +460,14 @@ private:
         }
     }
 
-    // On virtual time the backend is only polled while a timer is due: when nothing else
-    // became ready, time jumps to the timer instead of the loop sleeping until it.
+    // Until the first timer's deadline, in the loop's time.
     void wait() {
-        const std::optional<clock::duration> timeout = wait_timeout();
-        if (!virtual_time_ || !timeout || !finite_timer_pending()) {
-            backend_->wait(timeout);
-            return;
-        }
-        backend_->wait(clock::duration::zero());
-        if (ready_.empty() && !inbox_.full())
-            virtual_now_ += *timeout;
-    }
-
-    // A timer at time_point::max() means "forever": virtual time never jumps there.
-    [[nodiscard]] bool finite_timer_pending() const noexcept {
-        return !timers_.empty() && timers_.top().deadline() != clock::time_point::max();
-    }
-
-    std::optional<clock::duration> wait_timeout() const {
         if (!ready_.empty() || inbox_.full())
-            return clock::duration::zero();
-        if (timers_.empty())
-            return std::nullopt;
-        const clock::time_point deadline = timers_.top().deadline();
-        const clock::time_point t = now();
-        // Compared before subtracting: a deadline near time_point::min() would overflow.
-        return deadline <= t ? clock::duration::zero() : deadline - t;
+            backend_->wait(clock::time_point::min()); // a deadline past: only poll
+        else if (timers_.empty())
+            backend_->wait(std::nullopt);
+        else
+            backend_->wait(timers_.top().deadline());
     }
 
     void take_inbox() {
@@ -469,6 +560,8 @@ private:
         std::chrono::milliseconds(100);
 
     detail::task_registry tasks_;
+    fd_callbacks readers_;
+    fd_callbacks writers_;
     detail::intrusive_list<detail::callback_node> pending_callbacks_;
     exception_handler handler_;
     bool pool_joined_ = false; // set through the inbox by shutdown_default_executor's joiner

@@ -63,8 +63,17 @@ public:
     void give_up() noexcept {
         awaiter_ = nullptr;
         stage queued = stage::queued;
-        if (stage_.compare_exchange_strong(queued, stage::abandoned, std::memory_order_acq_rel))
+        if (stage_.compare_exchange_strong(queued, stage::abandoned, std::memory_order_acq_rel)) {
             fn_.reset(); // no pool thread touches it once the call is abandoned
+            if (submitted_)
+                loop_->call_came_back(); // it never will
+        }
+    }
+
+    /// The pool has it: its result, or its abandonment, will come back.
+    void submitted() noexcept {
+        submitted_ = true;
+        loop_->call_went_out();
     }
 
     /// The function's value, or its exception rethrown. Once.
@@ -124,6 +133,7 @@ private:
     std::optional<outcome<stored_type>> result_;
     std::atomic<stage> stage_{stage::queued};
     to_thread_awaiter<Fn>* awaiter_ = nullptr;
+    bool submitted_ = false; // loop thread only
 };
 
 // The pool's handle on a call.
@@ -169,6 +179,7 @@ public:
             return;
         try {
             pool.submit(std::move(job));
+            call_->submitted();
         } catch (...) { // not suspended after all: the exception resumes the task at once
             owner().resumed();
             throw;
@@ -203,6 +214,7 @@ private:
 
 template <class Fn>
 void thread_call<Fn>::deliver() noexcept {
+    loop_->call_came_back();
     if (awaiter_ != nullptr)
         std::exchange(awaiter_, nullptr)->completed();
 }

@@ -3,13 +3,16 @@
 #pragma once
 
 #include <corio/corio.hpp>
+#include <corio/testing.hpp>
 
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fcntl.h>
 #include <string>
 #include <unistd.h>
+#include <utility>
 #include <vector>
 
 // g++ 12 evaluates a co_await in the unevaluated operands of Catch's assertion macro (the
@@ -99,13 +102,8 @@ inline std::string requested_backend() {
     return name ? name : "";
 }
 
-/// corio::run on a loop whose time is virtual: sleeps and timers end as soon as nothing else
-/// is ready, so an hour passes in microseconds, and in a deterministic order.
-template <class T>
-T run_virtual(corio::task<T> main) {
-    corio::event_loop loop({}, corio::detail::virtual_time_tag{});
-    return corio::detail::run_on(loop, std::move(main), false);
-}
+/// corio::run on a loop whose time is virtual: the public one, as users' tests use it.
+using corio::testing::run_virtual;
 
 /// The what() of each exception in `group`, in order.
 inline std::vector<std::string> messages(const corio::exception_group& group) {
@@ -161,5 +159,38 @@ private:
     std::FILE* file_;
     int saved_;
 };
+
+/// Both ends of a non-blocking pipe, closed when it goes.
+struct pipe_pair {
+    int read_end = -1;
+    int write_end = -1;
+    pipe_pair() {
+        int fds[2];
+        REQUIRE(::pipe2(fds, O_NONBLOCK | O_CLOEXEC) == 0);
+        read_end = fds[0];
+        write_end = fds[1];
+    }
+    pipe_pair(const pipe_pair&) = delete;
+    pipe_pair& operator=(const pipe_pair&) = delete;
+    ~pipe_pair() {
+        close_write();
+        ::close(read_end);
+    }
+    void put(char c) const { REQUIRE(::write(write_end, &c, 1) == 1); }
+    char take() const {
+        char c = 0;
+        REQUIRE(::read(read_end, &c, 1) == 1);
+        return c;
+    }
+    void close_write() {
+        if (write_end >= 0)
+            ::close(std::exchange(write_end, -1));
+    }
+};
+
+/// Waits until `fd` is readable.
+inline corio::task<> readable(int fd) {
+    co_await corio::wait_readable(fd);
+}
 
 } // namespace corio_test

@@ -15,8 +15,10 @@
 #include <corio/detail/scheduler.hpp>
 #include <corio/detail/thread_pool.hpp>
 
+#include <cstddef>
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <utility>
 
 namespace corio::detail {
@@ -32,6 +34,15 @@ public:
         inbox_.post(make_callback(std::forward<F>(fn)));
     }
 
+    /// Every live task and what it waits for (event_loop::dump_tasks).
+    virtual void dump_tasks(std::ostream& out) const = 0;
+
+    /// to_thread calls submitted to the pool whose result has not come back yet, less those
+    /// abandoned before they started: while there are some, a test loop's time stands still.
+    [[nodiscard]] std::size_t calls_outside() const noexcept { return calls_outside_; }
+    void call_went_out() noexcept { ++calls_outside_; }
+    void call_came_back() noexcept { --calls_outside_; }
+
     /// The pool to_thread runs its jobs on, started on first use.
     /// Throws: `invalid_state_error` after the loop's shutdown_default_executor.
     thread_pool& default_thread_pool() {
@@ -45,7 +56,9 @@ public:
 
 protected:
     explicit loop_core(std::unique_ptr<io_backend> backend)
-        : backend_(std::move(backend)), inbox_(*backend_) {}
+        : backend_(std::move(backend)), inbox_(*backend_) {
+        own_time_ = backend_->own_time();
+    }
     ~loop_core() = default;
 
     /// `fn(args...)` as a callback of this loop; the arguments are decay-copied.
@@ -60,6 +73,7 @@ protected:
     std::unique_ptr<io_backend> backend_;
     inbox inbox_;
     std::unique_ptr<thread_pool> pool_;
+    std::size_t calls_outside_ = 0;
     bool pool_shut_down_ = false;
 };
 

@@ -76,6 +76,10 @@ protected:
 
     [[nodiscard]] task_state_base& owner() const noexcept { return *task_; }
 
+    /// In await_resume, after resumed(): the operation answered pending and then completed
+    /// with a result that must not be dropped; the cancellation comes at the next suspension.
+    void cancel_at_next_suspension() noexcept { task_->cancel_at_next_suspension(); }
+
     /// True once stop() withdrew this suspension's operation: await_resume throws.
     [[nodiscard]] bool cancelled() const noexcept { return cancelled_; }
 

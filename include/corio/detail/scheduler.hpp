@@ -16,11 +16,6 @@ namespace corio::detail {
 class task_state_base;
 class callback_node;
 
-/// Selects event_loop's virtual-time constructor, for corio's tests.
-struct virtual_time_tag {
-    explicit virtual_time_tag() = default;
-};
-
 class scheduler {
 public:
     scheduler(const scheduler&) = delete;
@@ -36,9 +31,10 @@ public:
 
     [[nodiscard]] task_state_base* current_task_state() const noexcept { return current_; }
 
-    /// The loop's time: the clock, or the virtual time of a test loop.
+    /// The loop's time: the clock, or the time its backend keeps (a test backend's virtual
+    /// time, see detail/backend/scripted.hpp).
     [[nodiscard]] clock::time_point now() const noexcept {
-        return virtual_time_ ? virtual_now_ : clock::now();
+        return own_time_ != nullptr ? *own_time_ : clock::now();
     }
 
     /// True once the loop is being destroyed: frames of unfinished tasks are being dropped.
@@ -60,11 +56,8 @@ protected:
     std::deque<ready_entry> ready_;
     timer_heap timers_;
     task_state_base* current_ = nullptr;
-    // A test loop's time stands still while work is ready and jumps to the next timer when
-    // the loop would otherwise wait for it, so an hour of sleeps passes in microseconds.
-    bool virtual_time_ = false;
+    const clock::time_point* own_time_ = nullptr;
     bool closing_ = false;
-    clock::time_point virtual_now_{};
 };
 
 } // namespace corio::detail

@@ -8,6 +8,7 @@
 #include <corio/errors.hpp>
 #include <corio/task.hpp>
 
+#include <corio/detail/cancel_answer.hpp>
 #include <corio/detail/intrusive_list.hpp>
 #include <corio/detail/ledger.hpp>
 
@@ -24,13 +25,6 @@
 namespace corio::detail {
 
 class task_state_base;
-
-/// What a waiter's cancel hook answers.
-enum class cancel_answer {
-    stopped,  // the operation is withdrawn: the task resumes now with cancelled_error
-    pending,  // a completion will still arrive (a child's end, a kernel's answer): resume on it
-    too_late, // it completed already: the result is kept, the cancel waits for the next suspension
-};
 
 /// The awaitable a task is suspended on. Every suspending awaitable in corio is one, so every
 /// suspension point is a cancellation point.
@@ -180,6 +174,10 @@ public:
         waiter_ = nullptr;
         cancel_accepted_ = false;
     }
+
+    /// A waiter that answered pending, then completed with a real result after all, keeps
+    /// the result; the request it took goes to the next suspension, as a too-late one does.
+    void cancel_at_next_suspension() noexcept { must_cancel_ = true; }
 
     void add_listener(done_listener& listener) noexcept { listeners_.push_back(listener); }
 

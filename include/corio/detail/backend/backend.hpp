@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: MIT
-// corio/detail/backend/backend.hpp: io_backend, the only interface the event loop waits on.
-// Layer L3. epoll and io_uring implement it; the loop picks one at run time.
+// corio/detail/backend/backend.hpp: io_backend, the interface the event loop waits on and
+// submits operations to.
+// Layer L3. epoll implements it; the loop picks a backend at run time.
 #pragma once
 
 #include <corio/clock.hpp>
 
+#include <corio/detail/backend/io_op.hpp>
+#include <corio/detail/cancel_answer.hpp>
+
+#include <cstddef>
 #include <optional>
 #include <string_view>
 
@@ -20,13 +25,46 @@ public:
     /// "epoll" or "io_uring".
     [[nodiscard]] virtual std::string_view name() const noexcept = 0;
 
-    /// Blocks until an I/O event, a wake() or the timeout, whichever comes first, and hands
-    /// what completed to the loop. `std::nullopt` waits without a time limit; zero only polls.
-    virtual void wait(std::optional<clock::duration> timeout) = 0;
+    /// Starts `op`; its complete() comes from a later wait(), never from inside submit.
+    /// Throws: `std::system_error` when the fd cannot be waited on (EBADF, EPERM for a
+    /// regular file).
+    virtual void submit(io_op& op) = 0;
 
-    /// Makes a wait() in progress, or the next one, return at once. Callable from any thread;
-    /// several calls before the wait returns count as one.
+    /// Withdraws `op`: stopped (it will not complete), or pending (its completion, maybe
+    /// -ECANCELED, will still come).
+    virtual cancel_answer cancel(io_op& op) noexcept = 0;
+
+    /// Makes `watcher` the one told when `fd` is ready for `direction`, replacing any.
+    /// Throws: `std::system_error` as submit does.
+    virtual void watch(int fd, io_direction direction, fd_watcher& watcher) = 0;
+
+    /// Removes the watcher of `fd` for `direction`, if any.
+    virtual void unwatch(int fd, io_direction direction) noexcept = 0;
+
+    /// Blocks until an I/O event, a wake() or `deadline` (the loop's time), whichever comes
+    /// first, and completes what is ready. `std::nullopt` waits without a time limit; a
+    /// deadline already past only polls. Absolute, so a signal that interrupts the wait
+    /// never makes the next one start a full timeout again. True when it completed or
+    /// called something, or was woken.
+    virtual bool wait(std::optional<clock::time_point> deadline) = 0;
+
+    /// Makes a wait() in progress, or the next one, return at once. Callable from any thread
+    /// and from a signal handler; several calls before the wait returns count as one.
     virtual void wake() noexcept = 0;
+
+    /// Operations submitted and neither completed nor stopped yet.
+    [[nodiscard]] virtual std::size_t in_flight() const noexcept = 0;
+
+    /// Watchers set and not removed.
+    [[nodiscard]] virtual std::size_t watchers() const noexcept = 0;
+
+    /// The loop's time when the backend keeps its own (a test backend's virtual time); null
+    /// when the loop's time is the clock's.
+    [[nodiscard]] virtual const clock::time_point* own_time() const noexcept { return nullptr; }
+
+    /// The loop is closing: every operation in flight completes with -ECANCELED, before any
+    /// frame that owns one is destroyed.
+    virtual void cancel_all() noexcept = 0;
 };
 
 } // namespace corio::detail

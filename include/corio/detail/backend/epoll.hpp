@@ -5,11 +5,17 @@
 
 #include <corio/detail/backend/backend.hpp>
 #include <corio/detail/fd.hpp>
+#include <corio/detail/intrusive_list.hpp>
 #include <corio/detail/sys.hpp>
 
+#include <algorithm>
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
 
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -30,12 +36,63 @@ public:
 
     [[nodiscard]] std::string_view name() const noexcept override { return "epoll"; }
 
-    void wait(std::optional<clock::duration> timeout) override {
+    void submit(io_op& op) override {
+        fd_entry& e = entry(op.fd());
+        e.ops[index(op.direction())].push_back(op);
+        try {
+            update(e);
+        } catch (...) {
+            op.unlink();
+            forget_if_idle(e);
+            throw;
+        }
+        ++in_flight_;
+    }
+
+    // Unlinking is all it takes: nothing of the operation is in the kernel.
+    cancel_answer cancel(io_op& op) noexcept override {
+        if (!op.linked())
+            return cancel_answer::too_late;
+        op.unlink();
+        --in_flight_;
+        refresh(op.fd());
+        return cancel_answer::stopped;
+    }
+
+    void watch(int fd, io_direction direction, fd_watcher& watcher) override {
+        fd_entry& e = entry(fd);
+        fd_watcher* before = std::exchange(e.watchers[index(direction)], &watcher);
+        try {
+            update(e);
+        } catch (...) {
+            e.watchers[index(direction)] = before;
+            forget_if_idle(e);
+            throw;
+        }
+        if (before == nullptr)
+            ++watchers_;
+    }
+
+    void unwatch(int fd, io_direction direction) noexcept override {
+        auto it = fds_.find(fd);
+        if (it == fds_.end())
+            return;
+        if (std::exchange(it->second->watchers[index(direction)], nullptr) != nullptr)
+            --watchers_;
+        refresh(fd);
+    }
+
+    bool wait(std::optional<clock::time_point> deadline) override {
         std::array<epoll_event, 128> events;
-        int n = wait_for_events(events.data(), static_cast<int>(events.size()), timeout);
-        for (int i = 0; i < n; ++i)
-            if (events[static_cast<std::size_t>(i)].data.ptr == nullptr)
+        int n = wait_for_events(events.data(), static_cast<int>(events.size()), deadline);
+        for (int i = 0; i < n; ++i) {
+            const epoll_event& ev = events[static_cast<std::size_t>(i)];
+            if (ev.data.ptr == nullptr)
                 drain_wake_fd();
+            else
+                dispatch(*static_cast<fd_entry*>(ev.data.ptr), ev.events);
+        }
+        return n > 0;
     }
 
     void wake() noexcept override {
@@ -44,9 +101,116 @@ public:
         [[maybe_unused]] auto r = ::write(wake_fd_.get(), &one, sizeof one);
     }
 
+    [[nodiscard]] std::size_t in_flight() const noexcept override { return in_flight_; }
+    [[nodiscard]] std::size_t watchers() const noexcept override { return watchers_; }
+
+    void cancel_all() noexcept override {
+        for (auto& [fd, e] : fds_)
+            for (auto& ops : e->ops)
+                complete_all(ops, -ECANCELED);
+        for (auto it = fds_.begin(); it != fds_.end();) {
+            fd_entry& e = *it->second;
+            ++it;
+            refresh(e.fd);
+        }
+    }
+
 private:
-    int wait_for_events(epoll_event* events, int max, std::optional<clock::duration> timeout) {
+    // One registration per fd, shared by its operations and its watchers. Level-triggered
+    // and limited to the directions someone waits for, so a watcher is called on every
+    // iteration while its fd is ready (asyncio's add_reader) and a fd nobody waits on costs
+    // nothing. An fd nobody waits on is deregistered: it is the caller's, and may be closed.
+    struct fd_entry {
+        int fd = -1;
+        std::uint32_t registered = 0; // the events epoll watches; 0: not registered
+        std::array<intrusive_list<io_op>, 2> ops;
+        std::array<fd_watcher*, 2> watchers{};
+    };
+
+    static std::size_t index(io_direction d) noexcept { return d == io_direction::read ? 0 : 1; }
+
+    fd_entry& entry(int fd) {
+        auto& slot = fds_[fd];
+        if (!slot) {
+            slot = std::make_unique<fd_entry>();
+            slot->fd = fd;
+        }
+        return *slot;
+    }
+
+    [[nodiscard]] static std::uint32_t wanted(const fd_entry& e) noexcept {
+        std::uint32_t events = 0;
+        if (!e.ops[0].empty() || e.watchers[0] != nullptr)
+            events |= EPOLLIN | EPOLLRDHUP;
+        if (!e.ops[1].empty() || e.watchers[1] != nullptr)
+            events |= EPOLLOUT;
+        return events;
+    }
+
+    // Brings the registration in line with what is wanted. Throws when epoll refuses the fd.
+    void update(fd_entry& e) {
+        const std::uint32_t events = wanted(e);
+        if (events == e.registered)
+            return;
+        epoll_event ev{};
+        ev.events = events;
+        ev.data.ptr = &e;
+        int op = events == 0 ? EPOLL_CTL_DEL : e.registered == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
+        int r = ::epoll_ctl(epoll_.get(), op, e.fd, &ev);
+        // The caller closed the fd while registered (epoll forgot it) and the number is in
+        // use again: register it anew.
+        if (r < 0 && errno == ENOENT && op == EPOLL_CTL_MOD)
+            r = ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, e.fd, &ev);
+        if (r < 0 && op != EPOLL_CTL_DEL)
+            sys::throw_error(errno, "corio: cannot wait on fd " + std::to_string(e.fd));
+        e.registered = events;
+    }
+
+    // After an operation or a watcher went: narrows the registration, never fails (a DEL or a
+    // narrowing MOD on an fd the caller closed meanwhile is refused harmlessly).
+    void refresh(int fd) noexcept {
+        auto it = fds_.find(fd);
+        if (it == fds_.end())
+            return;
+        try {
+            update(*it->second);
+        } catch (...) {
+            it->second->registered = 0;
+        }
+        forget_if_idle(*it->second);
+    }
+
+    void forget_if_idle(fd_entry& e) noexcept {
+        if (e.registered == 0 && wanted(e) == 0)
+            fds_.erase(e.fd);
+    }
+
+    void dispatch(fd_entry& e, std::uint32_t events) noexcept {
+        const int fd = e.fd;
+        const bool failed = (events & (EPOLLERR | EPOLLHUP)) != 0;
+        if (failed || (events & (EPOLLIN | EPOLLRDHUP)) != 0)
+            notify(e, 0, static_cast<int>(events));
+        if (failed || (events & EPOLLOUT) != 0)
+            notify(e, 1, static_cast<int>(events));
+        refresh(fd);
+    }
+
+    void notify(fd_entry& e, std::size_t direction, int events) noexcept {
+        complete_all(e.ops[direction], events);
+        if (fd_watcher* w = e.watchers[direction])
+            w->ready();
+    }
+
+    void complete_all(intrusive_list<io_op>& ops, int result) noexcept {
+        while (io_op* op = ops.pop_front()) {
+            --in_flight_;
+            op->complete(result);
+        }
+    }
+
+    int wait_for_events(epoll_event* events, int max, std::optional<clock::time_point> deadline) {
         for (;;) {
+            const auto timeout = remaining(deadline);
             int n = use_pwait2_ ? pwait2(events, max, timeout)
                                 : ::epoll_wait(epoll_.get(), events, max, milliseconds(timeout));
             if (n >= 0)
@@ -55,24 +219,32 @@ private:
                 use_pwait2_ = false; // kernels before 5.11
                 continue;
             }
-            // A signal: return, so the loop computes the timeout again from its timers.
-            // Retrying with the same relative timeout would restart it at every signal.
-            if (errno == EINTR)
+            if (errno == EINTR) // a signal: the loop may have work now, and time to check
                 return 0;
             sys::throw_error(errno, "epoll_wait");
         }
     }
 
+    static std::optional<std::chrono::nanoseconds>
+    remaining(std::optional<clock::time_point> deadline) {
+        if (!deadline || *deadline == clock::time_point::max())
+            return std::nullopt;
+        const clock::time_point now = clock::now();
+        if (*deadline <= now) // compared first: a deadline near time_point::min() would overflow
+            return std::chrono::nanoseconds::zero();
+        return std::chrono::ceil<std::chrono::nanoseconds>(*deadline - now);
+    }
+
     // epoll_pwait2 takes nanoseconds; plain epoll_wait would round every timer to 1 ms.
-    int pwait2(epoll_event* events, int max, std::optional<clock::duration> timeout) {
+    int pwait2(epoll_event* events, int max, std::optional<std::chrono::nanoseconds> timeout) {
         if (!timeout)
             return ::epoll_pwait2(epoll_.get(), events, max, nullptr, nullptr);
-        auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(*timeout).count();
+        auto ns = timeout->count();
         timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
         return ::epoll_pwait2(epoll_.get(), events, max, &ts, nullptr);
     }
 
-    static int milliseconds(std::optional<clock::duration> timeout) {
+    static int milliseconds(std::optional<std::chrono::nanoseconds> timeout) {
         if (!timeout)
             return -1;
         // Round up: waking early would spin until the timer is due.
@@ -87,6 +259,9 @@ private:
 
     unique_fd epoll_;
     unique_fd wake_fd_;
+    std::unordered_map<int, std::unique_ptr<fd_entry>> fds_;
+    std::size_t in_flight_ = 0;
+    std::size_t watchers_ = 0;
     bool use_pwait2_ = true;
 };
 

@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: MIT
+// corio/detail/backend/io_op.hpp: io_op, one operation in flight in a backend, and
+// fd_watcher, a standing interest in an fd's readiness (add_reader, add_writer).
+// Layer L3.
+#pragma once
+
+#include <corio/detail/intrusive_list.hpp>
+
+namespace corio::detail {
+
+/// Which readiness an operation or a watcher waits for.
+enum class io_direction : unsigned char { read, write };
+
+/// One operation in flight, owned by the awaiting frame and never moved once submitted: the
+/// backend links it into its own lists. complete() is called exactly once, on the loop
+/// thread, unless the backend's cancel() answered stopped first.
+class io_op : public list_hook {
+public:
+    io_op(int fd, io_direction direction) noexcept : fd_(fd), direction_(direction) {}
+    io_op(const io_op&) = delete;
+    io_op& operator=(const io_op&) = delete;
+
+    [[nodiscard]] int fd() const noexcept { return fd_; }
+    [[nodiscard]] io_direction direction() const noexcept { return direction_; }
+
+    /// The outcome: >= 0 on success (for a readiness wait, the events seen), or -errno;
+    /// -ECANCELED when the loop closed with the operation in flight.
+    virtual void complete(int result) noexcept = 0;
+
+protected:
+    ~io_op() = default;
+
+private:
+    int fd_;
+    io_direction direction_;
+};
+
+/// Told each time the backend finds its fd ready, until it is removed.
+class fd_watcher {
+public:
+    virtual void ready() noexcept = 0;
+
+protected:
+    ~fd_watcher() = default;
+};
+
+} // namespace corio::detail
