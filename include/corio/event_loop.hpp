@@ -371,8 +371,9 @@ private:
     void add_fd_callback(detail::io_direction d, int fd, std::function<void()> fn) {
         auto callback = std::make_unique<fd_callback>(*this, std::move(fn));
         fd_callbacks& callbacks = fd_callbacks_for(d);
-        auto [slot, added] = callbacks.try_emplace(fd); // first: the backend never points at
-        try {                                           // a callback the map does not hold
+        // The slot first: the backend must never point at a callback the map does not hold.
+        auto [slot, added] = callbacks.try_emplace(fd);
+        try {
             backend_->watch(fd, d, *callback);
         } catch (...) {
             if (added)
