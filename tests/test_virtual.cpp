@@ -223,7 +223,7 @@ TEST_CASE("scripted: a loop closed with operations held lets go of them before t
             std::make_unique<corio::detail::scripted_backend>(corio::detail::make_backend({}));
         auto& scripted = *backend;
         corio::event_loop loop(std::move(backend), {});
-        scripted.serve(loop);
+        scripted.serve(loop, [](std::ostream&) {});
         scripted.hold_operations(true);
         auto main = [&]() -> corio::task<> {
             for (int i = 0; i < 3; ++i)

@@ -265,7 +265,7 @@ public:
     ///         sleep, due in 2.500 s
     ///
     /// Like a thread dump, for coroutines.
-    void dump_tasks(std::ostream& out) const override {
+    void dump_tasks(std::ostream& out) const {
         tasks_.for_each(
             [&](const detail::task_state_base& t) { detail::dump_task(out, t, current_); });
     }

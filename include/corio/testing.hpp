@@ -12,6 +12,7 @@
 #include <corio/detail/backend/select.hpp>
 
 #include <memory>
+#include <ostream>
 #include <utility>
 
 namespace corio::testing {
@@ -33,7 +34,7 @@ T run_virtual(task<T> main, loop_options options = {}) {
         std::make_unique<detail::scripted_backend>(detail::make_backend(options.backend));
     detail::scripted_backend& clock = *backend;
     event_loop loop(std::move(backend), options);
-    clock.serve(loop);
+    clock.serve(loop, [&loop](std::ostream& out) { loop.dump_tasks(out); });
     return detail::run_on(loop, std::move(main), false);
 }
 

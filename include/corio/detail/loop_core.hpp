@@ -18,7 +18,6 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
-#include <ostream>
 #include <utility>
 
 namespace corio::detail {
@@ -33,9 +32,6 @@ public:
     void post(F&& fn) {
         inbox_.post(make_callback(std::forward<F>(fn)));
     }
-
-    /// Every live task and what it waits for (event_loop::dump_tasks).
-    virtual void dump_tasks(std::ostream& out) const = 0;
 
     /// to_thread calls submitted to the pool whose result has not come back yet, less those
     /// abandoned before they started: while there are some, a test loop's time stands still.

@@ -15,8 +15,10 @@
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -41,9 +43,13 @@ class scripted_backend final : public io_backend {
 public:
     explicit scripted_backend(std::unique_ptr<io_backend> real) noexcept : real_(std::move(real)) {}
 
-    /// The loop this backend serves: its to_thread calls hold time, its tasks are named
-    /// when nothing can wake them. Set once, right after the loop is built.
-    void serve(loop_core& loop) noexcept { loop_ = &loop; }
+    /// The loop this backend serves: its to_thread calls hold time, and `dump` (its
+    /// dump_tasks) names its tasks when nothing can wake them. Set once, right after the
+    /// loop is built.
+    void serve(loop_core& loop, std::function<void(std::ostream&)> dump) noexcept {
+        loop_ = &loop;
+        dump_ = std::move(dump);
+    }
 
     // --- the script ---
 
@@ -164,12 +170,13 @@ private:
         std::ostringstream out;
         out << "corio: every task waits and nothing can wake one (no timer, no to_thread "
                "call, no I/O); the tasks:\n";
-        loop_->dump_tasks(out);
+        dump_(out);
         return out.str();
     }
 
     std::unique_ptr<io_backend> real_;
     loop_core* loop_ = nullptr;
+    std::function<void(std::ostream&)> dump_;
     // Starts an hour past the clock's epoch: a test may go back in time from there.
     clock::time_point now_ = clock::time_point{} + std::chrono::hours(1);
     intrusive_list<io_op> held_;
