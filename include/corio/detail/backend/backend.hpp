@@ -30,8 +30,8 @@ public:
     /// regular file).
     virtual void submit(io_op& op) = 0;
 
-    /// Withdraws `op`: stopped (it will not complete), or pending (its completion, maybe
-    /// -ECANCELED, will still come).
+    /// Withdraws `op`: stopped (it will not complete), pending (its completion, maybe
+    /// -ECANCELED, will still come), or too late (it completed already).
     virtual cancel_answer cancel(io_op& op) noexcept = 0;
 
     /// Makes `watcher` the one told when `fd` is ready for `direction`, replacing any.
