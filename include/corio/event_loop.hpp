@@ -151,7 +151,7 @@ public:
     void add_reader(int fd, F&& fn, Args&&... args) {
         add_fd_callback(detail::io_direction::read,
                         fd,
-                        bind_call(std::forward<F>(fn), std::forward<Args>(args)...));
+                        bind_args(std::forward<F>(fn), std::forward<Args>(args)...));
     }
 
     /// Stops calling fd's reader; false if it had none. asyncio: `loop.remove_reader(fd)`.
@@ -164,7 +164,7 @@ public:
     void add_writer(int fd, F&& fn, Args&&... args) {
         add_fd_callback(detail::io_direction::write,
                         fd,
-                        bind_call(std::forward<F>(fn), std::forward<Args>(args)...));
+                        bind_args(std::forward<F>(fn), std::forward<Args>(args)...));
     }
 
     /// Stops calling fd's writer; false if it had none. asyncio: `loop.remove_writer(fd)`.
@@ -356,13 +356,6 @@ private:
         bool queued_ = false;
     };
     using fd_callbacks = std::unordered_map<int, std::unique_ptr<fd_callback>>;
-
-    template <class F, class... Args>
-    static std::function<void()> bind_call(F&& fn, Args&&... args) {
-        return [fn = std::forward<F>(fn), ... args = std::forward<Args>(args)]() mutable {
-            std::invoke(fn, args...);
-        };
-    }
 
     fd_callbacks& fd_callbacks_for(detail::io_direction d) noexcept {
         return d == detail::io_direction::read ? readers_ : writers_;

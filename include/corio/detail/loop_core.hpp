@@ -57,12 +57,18 @@ protected:
     }
     ~loop_core() = default;
 
-    /// `fn(args...)` as a callback of this loop; the arguments are decay-copied.
+    /// `fn(args...)` as a call without arguments; `fn` and the arguments are decay-copied.
     template <class F, class... Args>
-    std::unique_ptr<callback_node> make_callback(F&& fn, Args&&... args) {
-        auto call = [fn = std::forward<F>(fn), ... args = std::forward<Args>(args)]() mutable {
+    static auto bind_args(F&& fn, Args&&... args) {
+        return [fn = std::forward<F>(fn), ... args = std::forward<Args>(args)]() mutable {
             std::invoke(fn, args...);
         };
+    }
+
+    /// `fn(args...)` as a callback of this loop.
+    template <class F, class... Args>
+    std::unique_ptr<callback_node> make_callback(F&& fn, Args&&... args) {
+        auto call = bind_args(std::forward<F>(fn), std::forward<Args>(args)...);
         return std::make_unique<callback<decltype(call)>>(this, std::move(call));
     }
 
