@@ -1,21 +1,29 @@
 // SPDX-License-Identifier: MIT
 // corio's side of the benchmark workloads of docs/benchmarks.md that the core can run so far:
-// W1 task churn, W2 fan-out, W3 timers, W6 queue ping-pong; and T1/T2 for to_thread. One line
-// per figure, in the format docs/benchmarks.md gives.
-// Usage: corio_bench [W1|W2|W3|W6|T1|T2]...  (all when none is named)
+// W1 task churn, W2 fan-out, W3 timers, W6 queue ping-pong; T1/T2 for to_thread; and S1, a
+// TCP ping-pong on the loop's sock_* calls. One line per figure, in the format
+// docs/benchmarks.md gives.
+// Usage: corio_bench [W1|W2|W3|W6|T1|T2|S1]...  (all when none is named)
 #include <corio/corio.hpp>
 
+#include <array>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <fmt/core.h>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <thread>
 #include <vector>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 
 using namespace std::chrono_literals;
 
@@ -171,6 +179,77 @@ corio::task<> to_thread_blocking(std::size_t n) {
            fmt::format(" concurrent={:.1f}", concurrent));
 }
 
+corio::event_loop& loop() {
+    return corio::get_running_loop();
+}
+
+corio::unique_fd tcp_socket() {
+    corio::unique_fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!fd)
+        throw std::system_error(errno, std::generic_category(), "socket");
+    const int one = 1; // a 64-byte message must not wait for Nagle
+    ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return fd;
+}
+
+corio::task<> receive_exactly(int fd, std::span<std::byte> buffer) {
+    for (std::size_t have = 0; have < buffer.size();) {
+        const std::size_t n = co_await loop().sock_recv(fd, buffer.subspan(have));
+        if (n == 0)
+            throw std::runtime_error("S1: connection closed early");
+        have += n;
+    }
+}
+
+corio::task<> echo_until_closed(corio::unique_fd fd) {
+    std::array<std::byte, 64> buffer;
+    while (const std::size_t n = co_await loop().sock_recv(fd.get(), buffer))
+        co_await loop().sock_sendall(fd.get(), std::span(buffer).first(n));
+}
+
+corio::task<> ping(corio::unique_fd fd, std::size_t round_trips) {
+    std::array<std::byte, 64> message{};
+    for (std::size_t i = 0; i < round_trips; ++i) {
+        co_await loop().sock_sendall(fd.get(), message);
+        co_await receive_exactly(fd.get(), message);
+    }
+}
+
+// S1: `connections` TCP connections on 127.0.0.1, each a client task sending 64 bytes and
+// waiting for their echo from a server task, through sock_sendall and sock_recv only: the
+// loop and its backend without any stream layer.
+corio::task<> tcp_ping_pong(std::size_t connections, std::size_t round_trips) {
+    corio::unique_fd listening = tcp_socket();
+    const corio::endpoint any("127.0.0.1", 0);
+    sockaddr_storage bound{};
+    socklen_t size = sizeof bound;
+    if (::bind(listening.get(), any.data(), any.size()) < 0 || ::listen(listening.get(), 128) < 0 ||
+        ::getsockname(listening.get(), reinterpret_cast<sockaddr*>(&bound), &size) < 0)
+        throw std::system_error(errno, std::generic_category(), "S1: listen");
+    const corio::endpoint address(reinterpret_cast<const sockaddr*>(&bound), size);
+    std::vector<corio::task<>> pings, echoes;
+    for (std::size_t c = 0; c < connections; ++c) {
+        corio::unique_fd client = tcp_socket();
+        co_await loop().sock_connect(client.get(), address);
+        echoes.push_back(
+            echo_until_closed(std::move((co_await loop().sock_accept(listening.get())).fd)));
+        pings.push_back(ping(std::move(client), round_trips / connections));
+    }
+    auto servers = corio::spawn(corio::gather(std::move(echoes)));
+    auto start = corio::clock::now();
+    co_await corio::gather(std::move(pings)); // each client closes its socket when done
+    double s = seconds_since(start);
+    co_await servers;
+    const std::size_t n = round_trips / connections * connections;
+    report("S1",
+           n,
+           s,
+           s * 1e9 / static_cast<double>(n),
+           fmt::format(" connections={} round_trips_per_s={:.0f}",
+                       connections,
+                       static_cast<double>(n) / s));
+}
+
 bool wanted(int argc, char** argv, const char* workload) {
     if (argc < 2)
         return true;
@@ -197,4 +276,8 @@ int main(int argc, char** argv) {
         corio::run(to_thread_round_trip(100'000));
     if (wanted(argc, argv, "T2"))
         corio::run(to_thread_blocking(64));
+    if (wanted(argc, argv, "S1")) {
+        corio::run(tcp_ping_pong(1, 100'000));
+        corio::run(tcp_ping_pong(50, 500'000));
+    }
 }

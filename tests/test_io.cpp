@@ -18,23 +18,6 @@ using namespace corio_test;
 
 namespace {
 
-struct socket_pair {
-    int a = -1;
-    int b = -1;
-    socket_pair() {
-        int fds[2];
-        REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) == 0);
-        a = fds[0];
-        b = fds[1];
-    }
-    socket_pair(const socket_pair&) = delete;
-    socket_pair& operator=(const socket_pair&) = delete;
-    ~socket_pair() {
-        ::close(a);
-        ::close(b);
-    }
-};
-
 std::size_t in_flight() {
     return corio::get_running_loop().backend().in_flight();
 }

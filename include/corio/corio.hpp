@@ -15,6 +15,8 @@
 #include <corio/gather.hpp>
 #include <corio/lock.hpp>
 #include <corio/loop_options.hpp>
+#include <corio/net/endpoint.hpp>
+#include <corio/net/socket_results.hpp>
 #include <corio/outcome.hpp>
 #include <corio/queue.hpp>
 #include <corio/race.hpp>
@@ -29,5 +31,6 @@
 #include <corio/time.hpp>
 #include <corio/timeout.hpp>
 #include <corio/to_thread.hpp>
+#include <corio/unique_fd.hpp>
 #include <corio/wait.hpp>
 #include <corio/with.hpp>

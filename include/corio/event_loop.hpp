@@ -11,6 +11,7 @@
 #include <corio/errors.hpp>
 #include <corio/exception_context.hpp>
 #include <corio/loop_options.hpp>
+#include <corio/net/endpoint.hpp>
 #include <corio/task.hpp>
 #include <corio/task_handle.hpp>
 
@@ -18,8 +19,10 @@
 #include <corio/detail/callback.hpp>
 #include <corio/detail/interrupts.hpp>
 #include <corio/detail/intrusive_list.hpp>
+#include <corio/detail/io_awaiter.hpp>
 #include <corio/detail/ledger.hpp>
 #include <corio/detail/loop_core.hpp>
+#include <corio/detail/socket_ops.hpp>
 #include <corio/detail/task_dump.hpp>
 #include <corio/detail/task_registry.hpp>
 #include <corio/detail/task_state.hpp>
@@ -34,6 +37,7 @@
 #include <memory>
 #include <optional>
 #include <ostream>
+#include <span>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -170,6 +174,54 @@ public:
     /// Stops calling fd's writer; false if it had none. asyncio: `loop.remove_writer(fd)`.
     bool remove_writer(int fd) noexcept {
         return remove_fd_callback(detail::io_direction::write, fd);
+    }
+
+    // --- asyncio's loop.sock_*: awaited inside a task of this loop, on a non-blocking socket
+    // that stays the caller's. OS failures throw std::system_error with the errno as it is
+    // (ENOTSOCK for a descriptor that is not a socket). A cancelled operation never touches
+    // its buffer once the task has resumed; a receive that completed although it was
+    // cancelled returns its data, and the cancellation comes at the task's next suspension.
+
+    /// Receives up to `buffer.size()` bytes: how many came, 0 at the end of the stream.
+    /// asyncio: `await loop.sock_recv_into(sock, buf)`.
+    [[nodiscard]] detail::io_awaiter<detail::recv_op> sock_recv(int fd,
+                                                                std::span<std::byte> buffer) {
+        return {*this, {fd, buffer}};
+    }
+
+    /// Sends every byte of `data`, however many sends it takes; never raises SIGPIPE (a peer
+    /// that left gives EPIPE or ECONNRESET). Cancelled midway, part of `data` may have gone.
+    /// asyncio: `await loop.sock_sendall(sock, data)`.
+    [[nodiscard]] detail::io_awaiter<detail::sendall_op>
+    sock_sendall(int fd, std::span<const std::byte> data) {
+        return {*this, {fd, data}};
+    }
+
+    /// Accepts a connection on a listening socket: its socket (non-blocking, close-on-exec)
+    /// and the peer's address. asyncio: `await loop.sock_accept(sock)`.
+    [[nodiscard]] detail::io_awaiter<detail::accept_op> sock_accept(int fd) {
+        return {*this, detail::accept_op(fd)};
+    }
+
+    /// Connects to `peer`; a refusal throws std::system_error with
+    /// std::errc::connection_refused. asyncio: `await loop.sock_connect(sock, address)`.
+    [[nodiscard]] detail::io_awaiter<detail::connect_op> sock_connect(int fd,
+                                                                      const endpoint& peer) {
+        return {*this, {fd, peer}};
+    }
+
+    /// Receives one datagram, truncated to `buffer.size()`, and its sender.
+    /// asyncio: `await loop.sock_recvfrom_into(sock, buf)`.
+    [[nodiscard]] detail::io_awaiter<detail::recvfrom_op>
+    sock_recvfrom(int fd, std::span<std::byte> buffer) {
+        return {*this, {fd, buffer}};
+    }
+
+    /// Sends one datagram to `peer`: the bytes sent. asyncio: `await loop.sock_sendto(sock,
+    /// data, address)`.
+    [[nodiscard]] detail::io_awaiter<detail::sendto_op>
+    sock_sendto(int fd, std::span<const std::byte> data, const endpoint& peer) {
+        return {*this, {fd, data, peer}};
     }
 
     /// Runs the loop until the default thread pool's jobs (to_thread's) have ended, the

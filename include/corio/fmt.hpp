@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
-// corio/fmt.hpp: fmt::formatter for tasks, task handles and corio's errors, so they print as
-// Python prints a coroutine object, a Task or an exception. The only corio header that
+// corio/fmt.hpp: fmt::formatter for tasks, task handles, endpoints and corio's errors, so they
+// print as Python prints a coroutine object, a Task or an exception. The only corio header that
 // needs fmt.
 // Layer L7.
 #pragma once
 
 #include <corio/errors.hpp>
+#include <corio/net/endpoint.hpp>
 #include <corio/task.hpp>
 #include <corio/task_handle.hpp>
 
@@ -121,5 +122,15 @@ struct fmt::formatter<corio::keyboard_interrupt> : fmt::formatter<std::string_vi
     template <class Context>
     auto format(const corio::keyboard_interrupt&, Context& ctx) const {
         return fmt::format_to(ctx.out(), "keyboard_interrupt");
+    }
+};
+
+/// `127.0.0.1:8080`, `[::1]:8080` or a Unix path, as endpoint::to_string; width and alignment
+/// apply (`{:>21}`).
+template <>
+struct fmt::formatter<corio::endpoint> : fmt::formatter<std::string_view> {
+    template <class Context>
+    auto format(const corio::endpoint& e, Context& ctx) const {
+        return fmt::formatter<std::string_view>::format(e.to_string(), ctx);
     }
 };

@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include <sys/socket.h>
+
 // g++ 12 evaluates a co_await in the unevaluated operands of Catch's assertion macro (the
 // __builtin_constant_p warning helper and the `while (false && expr)` tail), so
 // `CHECK(co_await x == 1)` would await x twice. The same assertion without those two parts:
@@ -185,6 +187,24 @@ struct pipe_pair {
     void close_write() {
         if (write_end >= 0)
             ::close(std::exchange(write_end, -1));
+    }
+};
+
+/// Both ends of a non-blocking Unix stream socketpair, closed when it goes.
+struct socket_pair {
+    int a = -1;
+    int b = -1;
+    socket_pair() {
+        int fds[2];
+        REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) == 0);
+        a = fds[0];
+        b = fds[1];
+    }
+    socket_pair(const socket_pair&) = delete;
+    socket_pair& operator=(const socket_pair&) = delete;
+    ~socket_pair() {
+        ::close(a);
+        ::close(b);
     }
 };
 

@@ -17,13 +17,19 @@ namespace corio::detail {
 
 class io_backend {
 public:
-    io_backend() = default;
+    /// `readiness`: see tries_first.
+    explicit io_backend(bool readiness) noexcept : tries_first_(readiness) {}
     io_backend(const io_backend&) = delete;
     io_backend& operator=(const io_backend&) = delete;
     virtual ~io_backend() = default;
 
     /// "epoll" or "io_uring".
     [[nodiscard]] virtual std::string_view name() const noexcept = 0;
+
+    /// True for a readiness backend: an operation's system call is tried at once, and the
+    /// operation is submitted only when that would block. Not virtual: asked before every
+    /// operation.
+    [[nodiscard]] bool tries_first() const noexcept { return tries_first_; }
 
     /// Starts `op`; its complete() comes from a later wait(), never from inside submit.
     /// Throws: `std::system_error` when the fd cannot be waited on (EBADF, EPERM for a
@@ -65,6 +71,9 @@ public:
     /// The loop is closing: every operation in flight completes with -ECANCELED, before any
     /// frame that owns one is destroyed.
     virtual void cancel_all() noexcept = 0;
+
+private:
+    bool tries_first_;
 };
 
 } // namespace corio::detail

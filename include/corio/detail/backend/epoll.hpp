@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
-// corio/detail/backend/epoll.hpp: the readiness backend, on epoll with an eventfd for wake().
+// corio/detail/backend/epoll.hpp: the readiness backend, on epoll with an eventfd for wake():
+// an operation performs its system call when its fd is ready.
 // Layer L3. The only header that includes <sys/epoll.h>.
 #pragma once
 
+#include <corio/unique_fd.hpp>
+
 #include <corio/detail/backend/backend.hpp>
-#include <corio/detail/fd.hpp>
 #include <corio/detail/intrusive_list.hpp>
 #include <corio/detail/sys.hpp>
 
@@ -25,7 +27,7 @@ namespace corio::detail {
 class epoll_backend final : public io_backend {
 public:
     epoll_backend()
-        : epoll_(sys::check(::epoll_create1(EPOLL_CLOEXEC), "epoll_create1")),
+        : io_backend(true), epoll_(sys::check(::epoll_create1(EPOLL_CLOEXEC), "epoll_create1")),
           wake_fd_(sys::check(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), "eventfd")) {
         epoll_event ev{};
         ev.events = EPOLLIN;
@@ -118,8 +120,9 @@ public:
 private:
     // One registration per fd, shared by its operations and its watchers. Level-triggered
     // and limited to the directions someone waits for, so a watcher is called on every
-    // iteration while its fd is ready (asyncio's add_reader) and a fd nobody waits on costs
-    // nothing. An fd nobody waits on is deregistered: it is the caller's, and may be closed.
+    // iteration while its fd is ready (asyncio's add_reader), an operation that found nothing
+    // (another took the data) tries again while there is something, and a fd nobody waits on
+    // costs nothing. An fd nobody waits on is deregistered: it is the caller's, and may be closed.
     struct fd_entry {
         int fd = -1;
         std::uint32_t registered = 0; // the events epoll watches; 0: not registered
@@ -189,16 +192,29 @@ private:
         const int fd = e.fd;
         const bool failed = (events & (EPOLLERR | EPOLLHUP)) != 0;
         if (failed || (events & (EPOLLIN | EPOLLRDHUP)) != 0)
-            notify(e, 0, static_cast<int>(events));
+            notify(e, 0);
         if (failed || (events & EPOLLOUT) != 0)
-            notify(e, 1, static_cast<int>(events));
+            notify(e, 1);
         refresh(fd);
     }
 
-    void notify(fd_entry& e, std::size_t direction, int events) noexcept {
-        complete_all(e.ops[direction], events);
+    void notify(fd_entry& e, std::size_t direction) noexcept {
+        perform_all(e.ops[direction]);
         if (fd_watcher* w = e.watchers[direction])
             w->ready();
+    }
+
+    // Each operation tries its system call in turn, oldest first; one that would still block
+    // (another took the data) stays for the next readiness.
+    void perform_all(intrusive_list<io_op>& ops) noexcept {
+        ops.for_each([this](io_op& op) {
+            const int result = op.perform();
+            if (result == -EAGAIN)
+                return;
+            op.unlink();
+            --in_flight_;
+            op.complete(result);
+        });
     }
 
     void complete_all(intrusive_list<io_op>& ops, int result) noexcept {

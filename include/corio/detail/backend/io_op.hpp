@@ -13,7 +13,9 @@ enum class io_direction : unsigned char { read, write };
 
 /// One operation in flight, owned by the awaiting frame and never moved once submitted: the
 /// backend links it into its own lists. complete() is called exactly once, on the loop
-/// thread, unless the backend's cancel() answered stopped first.
+/// thread, unless the backend's cancel() answered stopped first. A readiness backend calls
+/// perform() each time the fd is ready, and completes the operation with its result unless
+/// that is -EAGAIN.
 class io_op : public list_hook {
 public:
     io_op(int fd, io_direction direction) noexcept : fd_(fd), direction_(direction) {}
@@ -22,6 +24,10 @@ public:
 
     [[nodiscard]] int fd() const noexcept { return fd_; }
     [[nodiscard]] io_direction direction() const noexcept { return direction_; }
+
+    /// The operation's non-blocking system call: its result, or -errno; -EAGAIN when it must
+    /// wait for the fd to be ready (again).
+    virtual int perform() noexcept = 0;
 
     /// The outcome: >= 0 on success (for a readiness wait, the events seen), or -errno;
     /// -ECANCELED when the loop closed with the operation in flight.

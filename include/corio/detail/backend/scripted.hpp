@@ -37,11 +37,14 @@ namespace corio::detail {
 ///
 /// The script: with hold_operations(), submitted operations stay here instead of reaching
 /// the real backend, and a test completes them (complete(): a result, short, -EAGAIN,
-/// -ECANCELED with data, whatever it likes), answers their cancellation
-/// (answer_cancels(): stopped or pending) and refuses a submission (refuse_next_submit()).
+/// -ECANCELED with data, whatever it likes) or tells them their fd is ready (ready(): the
+/// operation's system call runs, and one that would still block stays held), answers their
+/// cancellation (answer_cancels(): stopped or pending) and refuses a submission
+/// (refuse_next_submit()).
 class scripted_backend final : public io_backend {
 public:
-    explicit scripted_backend(std::unique_ptr<io_backend> real) noexcept : real_(std::move(real)) {}
+    explicit scripted_backend(std::unique_ptr<io_backend> real) noexcept
+        : io_backend(real->tries_first()), real_(std::move(real)) {}
 
     /// The loop this backend serves: its to_thread calls hold time, and `dump` (its
     /// dump_tasks) names its tasks when nothing can wake them. Set once, right after the
@@ -72,11 +75,11 @@ public:
     }
 
     /// Completes a held operation with `result` at the next wait, as a kernel would.
-    void complete(io_op& op, int result) {
-        op.unlink();
-        --held_count_;
-        completing_.push_back({&op, result});
-    }
+    void complete(io_op& op, int result) { release(op, result); }
+
+    /// At the next wait, a held operation performs its system call, as a readiness backend
+    /// does when its fd is ready: it completes with the result, or stays held on -EAGAIN.
+    void ready(io_op& op) { release(op, std::nullopt); }
 
     // --- io_backend ---
 
@@ -147,8 +150,14 @@ public:
 private:
     struct completion {
         io_op* op;
-        int result;
+        std::optional<int> result; // none: perform() gives it
     };
+
+    void release(io_op& op, std::optional<int> result) {
+        op.unlink();
+        --held_count_;
+        completing_.push_back({&op, result});
+    }
 
     bool is_held(const io_op& op) const noexcept {
         bool found = false;
@@ -161,8 +170,15 @@ private:
             return false;
         std::vector<completion> now;
         now.swap(completing_);
-        for (const completion& c : now)
-            c.op->complete(c.result);
+        for (const completion& c : now) {
+            const int result = c.result ? *c.result : c.op->perform();
+            if (!c.result && result == -EAGAIN) {
+                held_.push_back(*c.op);
+                ++held_count_;
+                continue;
+            }
+            c.op->complete(result);
+        }
         return true;
     }
 

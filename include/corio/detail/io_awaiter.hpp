@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: MIT
+// corio/detail/io_awaiter.hpp: io_awaiter, the one awaiter every I/O operation runs on, and
+// io_operation, what an operation describes about itself.
+// Layer L4.
+#pragma once
+
+#include <corio/errors.hpp>
+
+#include <corio/detail/backend/io_op.hpp>
+#include <corio/detail/loop_core.hpp>
+#include <corio/detail/loop_waiter.hpp>
+
+#include <cerrno>
+#include <climits>
+#include <concepts>
+#include <coroutine>
+#include <ostream>
+#include <utility>
+
+namespace corio::detail {
+
+/// An operation as a small descriptor: its fd and the readiness it needs, perform() (the
+/// non-blocking system call, -errno on failure, -EAGAIN to wait for readiness), finish()
+/// (the result as a value, or a std::system_error), and describe() for dump_tasks.
+/// `try_first` says whether the system call may be tried before any readiness (a recv may;
+/// a readiness wait has nothing to try). An operation whose result owns something (accept's
+/// fd) releases it in discard(), called when the result is never finished.
+template <class D>
+concept io_operation = requires(D& d, const D& c, int result, std::ostream& out) {
+    { c.fd() }
+    noexcept->std::same_as<int>;
+    { c.direction() }
+    noexcept->std::same_as<io_direction>;
+    { d.perform() }
+    noexcept->std::same_as<int>;
+    d.finish(result);
+    c.describe(out);
+    { D::try_first } -> std::convertible_to<bool>;
+};
+
+/// Runs one operation through the cancellation protocol, on whichever backend the loop has.
+/// On a readiness backend the system call is tried in await_ready, so an operation that can
+/// complete at once never suspends the task (asyncio's sock_recv does the same); otherwise
+/// the operation is submitted and the task resumes on its completion. A cancel the backend
+/// cannot stop at once (pending) resumes the task on the operation's own completion: a
+/// result that won the race is returned, and the cancel comes at the next suspension.
+template <io_operation Operation>
+class io_awaiter final : public loop_waiter, public io_op {
+public:
+    io_awaiter(loop_core& loop, Operation operation) noexcept
+        : loop_waiter(loop), io_op(operation.fd(), operation.direction()), core_(&loop),
+          operation_(std::move(operation)) {}
+    /// Only before it is awaited: gather and wait_for move awaitables into tasks of their own.
+    io_awaiter(io_awaiter&& other) noexcept
+        : loop_waiter(std::move(other)), io_op(other.fd(), other.direction()), core_(other.core_),
+          operation_(std::move(other.operation_)) {}
+    ~io_awaiter() {
+        if (io_op::linked()) // a closing loop destroys the frame: the backend lets go first
+            core_->backend().cancel(*this);
+        if constexpr (requires { operation_.discard(result_); })
+            if (result_ >= 0) // completed, and never handed to the task
+                operation_.discard(result_);
+    }
+
+    bool await_ready() noexcept {
+        if constexpr (Operation::try_first)
+            if (core_->backend().tries_first()) {
+                result_ = operation_.perform();
+                return result_ != -EAGAIN;
+            }
+        return false;
+    }
+
+    void await_suspend(std::coroutine_handle<> frame) {
+        bind(frame);
+        result_ = no_result;
+        cancel_pending_ = false;
+        core_->backend().submit(*this); // throws for a bad fd, before the task waits
+        wait();
+    }
+
+    decltype(auto) await_resume() {
+        resumed();
+        if (cancel_pending_) { // the backend's cancel could not stop it at once
+            if (result_ == -ECANCELED)
+                throw cancelled_error(owner().cancel_message());
+            cancel_at_next_suspension(); // the operation completed first: that is kept
+        }
+        return operation_.finish(std::exchange(result_, no_result));
+    }
+
+    int perform() noexcept override { return operation_.perform(); }
+
+    void complete(int result) noexcept override {
+        result_ = result;
+        resume_later();
+    }
+
+    void describe(std::ostream& out) const override { operation_.describe(out); }
+
+private:
+    static constexpr int no_result = INT_MIN;
+
+    cancel_answer stop() noexcept override {
+        if (resume_queued())
+            return cancel_answer::too_late; // completed: the result is kept
+        const cancel_answer answer = core_->backend().cancel(*this);
+        cancel_pending_ = answer == cancel_answer::pending;
+        return answer;
+    }
+
+    loop_core* core_;
+    int result_ = no_result;
+    bool cancel_pending_ = false;
+    Operation operation_;
+};
+
+} // namespace corio::detail

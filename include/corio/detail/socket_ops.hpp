@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: MIT
+// corio/detail/socket_ops.hpp: the socket operations as io_awaiter descriptors: recv,
+// sendall, accept, connect, recvfrom, sendto.
+// Layer L1: system calls and their results, no loop. Each says what it does without
+// blocking (perform), what its result means (finish) and how it reads in dump_tasks.
+#pragma once
+
+#include <corio/net/endpoint.hpp>
+#include <corio/net/socket_results.hpp>
+#include <corio/unique_fd.hpp>
+
+#include <corio/detail/backend/io_op.hpp>
+#include <corio/detail/sys.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstddef>
+#include <ostream>
+#include <span>
+#include <string>
+
+#include <sys/socket.h>
+#include <sys/types.h>
+
+namespace corio::detail {
+
+// The most one call moves (Linux's own limit per read or write): a count always fits an int.
+inline constexpr std::size_t max_transfer = 0x7ffff000;
+
+inline int syscall_result(ssize_t r) noexcept {
+    return r < 0 ? -errno : static_cast<int>(r);
+}
+
+// "64 KiB", "1 MiB", "100 bytes": how dump_tasks shows a buffer.
+inline void describe_size(std::ostream& out, std::size_t n) {
+    if (n >= (1u << 20) && n % (1u << 20) == 0)
+        out << (n >> 20) << " MiB";
+    else if (n >= 1024 && n % 1024 == 0)
+        out << (n >> 10) << " KiB";
+    else
+        out << n << (n == 1 ? " byte" : " bytes");
+}
+
+// What all socket operations share: the fd, and the failure as std::system_error naming the
+// call and the fd ("corio: sock_recv on fd 7: Socket operation on non-socket").
+class socket_op {
+public:
+    static constexpr bool try_first = true;
+
+    socket_op(int fd, io_direction direction, const char* name) noexcept
+        : fd_(fd), direction_(direction), name_(name) {}
+
+    [[nodiscard]] int fd() const noexcept { return fd_; }
+    [[nodiscard]] io_direction direction() const noexcept { return direction_; }
+
+protected:
+    int check(int result) const {
+        if (result < 0)
+            sys::throw_error(-result,
+                             std::string("corio: ") + name_ + " on fd " + std::to_string(fd_));
+        return result;
+    }
+
+    void describe_call(std::ostream& out) const { out << name_ << " on fd " << fd_; }
+
+    int fd_;
+    io_direction direction_;
+    const char* name_;
+};
+
+class recv_op : public socket_op {
+public:
+    recv_op(int fd, std::span<std::byte> buffer) noexcept
+        : socket_op(fd, io_direction::read, "sock_recv"), buffer_(buffer) {}
+
+    int perform() noexcept {
+        return syscall_result(
+            ::recv(fd_, buffer_.data(), std::min(buffer_.size(), max_transfer), MSG_DONTWAIT));
+    }
+    std::size_t finish(int result) const { return static_cast<std::size_t>(check(result)); }
+    void describe(std::ostream& out) const {
+        describe_call(out);
+        out << ", ";
+        describe_size(out, buffer_.size());
+    }
+
+private:
+    std::span<std::byte> buffer_;
+};
+
+// Sends until every byte is gone: on a readiness backend, as many sends as the socket takes
+// each time it is writable.
+class sendall_op : public socket_op {
+public:
+    sendall_op(int fd, std::span<const std::byte> data) noexcept
+        : socket_op(fd, io_direction::write, "sock_sendall"), data_(data) {}
+
+    int perform() noexcept {
+        while (sent_ < data_.size()) {
+            // MSG_NOSIGNAL: a peer that left gives EPIPE, never a SIGPIPE that kills the process.
+            const ssize_t n = ::send(fd_,
+                                     data_.data() + sent_,
+                                     std::min(data_.size() - sent_, max_transfer),
+                                     MSG_DONTWAIT | MSG_NOSIGNAL);
+            if (n < 0 && errno != EINTR)
+                return -errno;
+            sent_ += n < 0 ? 0 : static_cast<std::size_t>(n);
+        }
+        return 0;
+    }
+    void finish(int result) const { check(result); }
+    void describe(std::ostream& out) const {
+        describe_call(out);
+        out << ", " << sent_ << " of ";
+        describe_size(out, data_.size());
+        out << " sent";
+    }
+
+private:
+    std::span<const std::byte> data_;
+    std::size_t sent_ = 0;
+};
+
+class accept_op : public socket_op {
+public:
+    explicit accept_op(int fd) noexcept : socket_op(fd, io_direction::read, "sock_accept") {}
+
+    int perform() noexcept {
+        size_ = sizeof peer_;
+        return syscall_result(::accept4(
+            fd_, reinterpret_cast<sockaddr*>(&peer_), &size_, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    }
+    accepted finish(int result) const {
+        return {unique_fd(check(result)),
+                endpoint(reinterpret_cast<const sockaddr*>(&peer_), size_)};
+    }
+    // A connection accepted for a task that went away: nobody else will close it.
+    static void discard(int fd) noexcept { sys::close(fd); }
+    void describe(std::ostream& out) const { describe_call(out); }
+
+private:
+    sockaddr_storage peer_{};
+    socklen_t size_ = 0;
+};
+
+class connect_op : public socket_op {
+public:
+    connect_op(int fd, const endpoint& peer) noexcept
+        : socket_op(fd, io_direction::write, "sock_connect"), peer_(peer) {}
+
+    // connect once; while it is in progress the socket is not writable, and once it is, its
+    // SO_ERROR says how the connection went.
+    int perform() noexcept {
+        if (!started_) {
+            started_ = true;
+            if (::connect(fd_, peer_.data(), peer_.size()) == 0)
+                return 0;
+            if (errno == EINPROGRESS || errno == EINTR)
+                return -EAGAIN;
+            // A Unix listener with a full backlog: not "in progress", and the socket would
+            // look ready at once. Failed, not parked.
+            return errno == EAGAIN ? backlog_full : -errno;
+        }
+        int error = 0;
+        socklen_t size = sizeof error;
+        if (::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &error, &size) < 0)
+            return -errno;
+        return -error;
+    }
+    void finish(int result) const { check(result == backlog_full ? -EAGAIN : result); }
+    void describe(std::ostream& out) const {
+        describe_call(out);
+        out << " to " << peer_.to_string();
+    }
+
+private:
+    static constexpr int backlog_full = 1;
+
+    endpoint peer_;
+    bool started_ = false;
+};
+
+class recvfrom_op : public socket_op {
+public:
+    recvfrom_op(int fd, std::span<std::byte> buffer) noexcept
+        : socket_op(fd, io_direction::read, "sock_recvfrom"), buffer_(buffer) {}
+
+    int perform() noexcept {
+        size_ = sizeof peer_;
+        return syscall_result(::recvfrom(fd_,
+                                         buffer_.data(),
+                                         std::min(buffer_.size(), max_transfer),
+                                         MSG_DONTWAIT,
+                                         reinterpret_cast<sockaddr*>(&peer_),
+                                         &size_));
+    }
+    received_from finish(int result) const {
+        return {static_cast<std::size_t>(check(result)),
+                endpoint(reinterpret_cast<const sockaddr*>(&peer_), size_)};
+    }
+    void describe(std::ostream& out) const {
+        describe_call(out);
+        out << ", ";
+        describe_size(out, buffer_.size());
+    }
+
+private:
+    std::span<std::byte> buffer_;
+    sockaddr_storage peer_{};
+    socklen_t size_ = 0;
+};
+
+class sendto_op : public socket_op {
+public:
+    sendto_op(int fd, std::span<const std::byte> data, const endpoint& peer) noexcept
+        : socket_op(fd, io_direction::write, "sock_sendto"), data_(data), peer_(peer) {}
+
+    int perform() noexcept {
+        return syscall_result(::sendto(fd_,
+                                       data_.data(),
+                                       std::min(data_.size(), max_transfer),
+                                       MSG_DONTWAIT | MSG_NOSIGNAL,
+                                       peer_.data(),
+                                       peer_.size()));
+    }
+    std::size_t finish(int result) const { return static_cast<std::size_t>(check(result)); }
+    void describe(std::ostream& out) const {
+        describe_call(out);
+        out << " to " << peer_.to_string() << ", ";
+        describe_size(out, data_.size());
+    }
+
+private:
+    std::span<const std::byte> data_;
+    endpoint peer_;
+};
+
+} // namespace corio::detail
