@@ -1,7 +1,7 @@
 # Thin wrapper over CMake: `make examples` and `make test` are the README's quick start.
 # Each first installs the Debian packages that are missing (as root), or says which to install.
 
-PACKAGES := g++ clang clang-19 libclang-rt-19-dev cmake make pkg-config catch2 libfmt-dev
+PACKAGES := g++ clang clang-19 libclang-rt-19-dev cmake make pkg-config catch2 libfmt-dev liburing-dev
 JOBS ?= $(shell nproc)
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 TSAN := -fsanitize=thread -fno-omit-frame-pointer
@@ -64,7 +64,8 @@ test-tsan: deps
 
 bench: deps build/release/CMakeCache.txt
 	cmake --build build/release -j $(JOBS) --target bench
-	build/release/bench/corio_bench
+	CORIO_BACKEND=epoll build/release/bench/corio_bench
+	CORIO_BACKEND=io_uring build/release/bench/corio_bench
 
 clean:
 	rm -rf build

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <fmt/core.h>
 #include <span>
@@ -262,6 +263,13 @@ bool wanted(int argc, char** argv, const char* workload) {
 } // namespace
 
 int main(int argc, char** argv) {
+    try {
+        impl_name();
+    } catch (const std::system_error& e) { // io_uring refused here, or not built in
+        const char* requested = std::getenv("CORIO_BACKEND");
+        fmt::print("# {}: {}\n", requested ? requested : "automatic", e.what());
+        return 0;
+    }
     if (wanted(argc, argv, "W1"))
         corio::run(task_churn(1'000'000));
     if (wanted(argc, argv, "W2"))
@@ -278,6 +286,6 @@ int main(int argc, char** argv) {
         corio::run(to_thread_blocking(64));
     if (wanted(argc, argv, "S1")) {
         corio::run(tcp_ping_pong(1, 100'000));
-        corio::run(tcp_ping_pong(50, 500'000));
+        corio::run(tcp_ping_pong(50, 200'000));
     }
 }

@@ -1,10 +1,21 @@
 // SPDX-License-Identifier: MIT
 // run and event_loop: results, shutdown of leftover tasks, backend selection, misuse.
 #include <csignal>
+#include <cstddef>
 #include <cstdlib>
+#include <iterator>
+#include <memory>
 #include <stdexcept>
+#include <string>
 #include <system_error>
+#include <unistd.h>
 #include <vector>
+
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 
 #include "corio_test.hpp"
 
@@ -14,6 +25,15 @@ namespace {
 
 corio::task<int> answer() {
     co_return 42;
+}
+
+bool io_uring_works() {
+    try {
+        corio::detail::make_io_uring_backend();
+        return true;
+    } catch (const std::system_error&) {
+        return false;
+    }
 }
 
 using signal_handler = void (*)(int);
@@ -46,8 +66,8 @@ TEST_CASE("run uses the backend CORIO_BACKEND names", "[run]") {
         co_return std::string(corio::get_running_loop().backend_name());
     };
     std::string expected = requested_backend();
-    if (expected.empty())
-        expected = "epoll";
+    if (expected.empty()) // automatic: io_uring when it can be had
+        expected = io_uring_works() ? "io_uring" : "epoll";
     CHECK(corio::run(body()) == expected);
 }
 
@@ -117,11 +137,83 @@ TEST_CASE("run or run_until_complete inside a running loop throws invalid_state_
     CHECK(loop.run_until_complete(body()) == 3);
 }
 
-TEST_CASE("an explicitly requested backend that cannot work throws system_error", "[run]") {
+[[noreturn]] std::unique_ptr<corio::detail::io_backend> refused_io_uring() {
+    corio::detail::sys::throw_error(EPERM, corio::detail::io_uring_refusal(EPERM));
+}
+
+TEST_CASE("automatic falls back to epoll where io_uring is refused; an explicit request throws "
+          "the reason",
+          "[run]") {
+    const std::string saved = requested_backend();
+    ::unsetenv("CORIO_BACKEND");
+    CHECK(corio::detail::make_backend(corio::backend::automatic, refused_io_uring)->name() ==
+          "epoll");
+    ::setenv("CORIO_BACKEND", saved.c_str(), 1);
+    try {
+        corio::detail::make_backend(corio::backend::io_uring, refused_io_uring);
+        FAIL("an io_uring backend was made");
+    } catch (const std::system_error& e) {
+        CHECK(e.code().value() == EPERM);
+        CHECK_THAT(e.what(), Catch::Contains("seccomp") || Catch::Contains("io_uring_disabled"));
+    }
+}
+
+// In a child process whose seccomp filter refuses io_uring_setup with EPERM, as container
+// runtimes do: automatic runs on epoll, and io_uring asked for by name throws why.
+int run_where_io_uring_is_refused() {
+    ::unsetenv("CORIO_BACKEND");
+    sock_filter filter[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    sock_fprog program{static_cast<unsigned short>(std::size(filter)), filter};
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+        ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0)
+        return 10;
+    auto name = []() -> corio::task<std::string> {
+        co_return std::string(corio::get_running_loop().backend_name());
+    };
+    if (corio::run(name()) != "epoll")
+        return 11;
+    corio::run_options explicit_request;
+    explicit_request.loop.backend = corio::backend::io_uring;
+    try {
+        corio::run(name(), explicit_request);
+        return 12;
+    } catch (const std::system_error& e) {
+#ifdef CORIO_HAS_IO_URING
+        constexpr int refusal = EPERM; // the filter's answer
+#else
+        constexpr int refusal = ENOSYS; // not built in: the filter is never reached
+#endif
+        if (e.code().value() != refusal ||
+            std::string(e.what()).find("io_uring") == std::string::npos)
+            return 13;
+    }
+    return 0;
+}
+
+TEST_CASE("a seccomp filter that refuses io_uring: automatic is epoll, explicit throws EPERM",
+          "[run]") {
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0)
+        ::_exit(run_where_io_uring_is_refused());
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+}
+
+#ifndef CORIO_HAS_IO_URING
+TEST_CASE("io_uring asked for by name in a build without it throws ENOSYS", "[run]") {
     corio::run_options options;
     options.loop.backend = corio::backend::io_uring;
-    CHECK_THROWS_AS(corio::run(answer(), options), std::system_error);
+    CHECK_THROWS_WITH(corio::run(answer(), options), Catch::Contains("without liburing"));
 }
+#endif
 
 TEST_CASE("a bad CORIO_BACKEND value is named in the error", "[run]") {
     std::string saved = requested_backend();

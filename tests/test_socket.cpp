@@ -555,6 +555,7 @@ TEST_CASE("scripted: a cancel that wins leaves the data in the socket", "[socket
         CHECK(log.cancelled_at_receive);
         CHECK(script().held() == 0);
         REQUIRE(::send(s.a, "kept", 4, 0) == 4);
+        script().hold_operations(false);
         CHECK(co_await receive_exactly(s.b, 4) == "kept");
     };
     run_virtual(body());
@@ -606,6 +607,50 @@ TEST_CASE("scripted: -ECANCELED ends a pending cancel; data that won the race is
         CHECK(co_await ended_cancelled(b));
         CHECK(won_race.bytes == 1);
         CHECK(won_race.cancelled_after);
+    };
+    run_virtual(body());
+}
+
+namespace {
+
+// Fills the socket's send buffer, so that a send now would block.
+void fill_send_buffer(int fd) {
+    const std::string chunk(64 << 10, 'f');
+    while (::send(fd, chunk.data(), chunk.size(), MSG_DONTWAIT) > 0) {
+    }
+    REQUIRE(errno == EAGAIN);
+}
+
+corio::task<> send_ten(int fd) {
+    co_await loop().sock_sendall(fd, bytes_of("0123456789"));
+}
+
+} // namespace
+
+TEST_CASE("scripted: a short send is submitted again for the rest; a cancel in between ends "
+          "it",
+          "[socket][script]") {
+    auto body = []() -> corio::task<> {
+        script().hold_operations(true);
+        script().answer_cancels(corio::detail::cancel_answer::pending);
+        socket_pair s;
+        fill_send_buffer(s.a);
+        auto whole = corio::spawn(send_ten(s.a));
+        co_await settle();
+        REQUIRE(script().held() == 1);
+        script().complete(script().held(0), 3); // 3 of 10 bytes went
+        co_await corio::sleep(1ms);
+        REQUIRE(script().held() == 1); // the other 7, submitted again
+        CHECK_FALSE(whole.done());
+        script().complete(script().held(0), 7);
+        co_await whole;
+
+        auto cut = corio::spawn(send_ten(s.a));
+        co_await settle();
+        script().complete(script().held(0), 4);
+        cut.cancel(); // pending: the completion of the 4 bytes arrives after it
+        CHECK(co_await ended_cancelled(cut));
+        CHECK(script().held() == 0); // the rest was not submitted
     };
     run_virtual(body());
 }

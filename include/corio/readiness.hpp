@@ -14,19 +14,31 @@
 #include <ostream>
 #include <string>
 
+#ifdef CORIO_HAS_IO_URING
+#include <poll.h>
+
+#include <liburing.h>
+#endif
+
 namespace corio {
 namespace detail {
 
 // A readiness wait: nothing to try before the fd is ready, and nothing to do once it is.
 class poll_op {
 public:
-    static constexpr bool try_first = false;
+    static constexpr bool readiness_wait = true;
 
     poll_op(int fd, io_direction direction) noexcept : fd_(fd), direction_(direction) {}
 
     [[nodiscard]] int fd() const noexcept { return fd_; }
     [[nodiscard]] io_direction direction() const noexcept { return direction_; }
     int perform() noexcept { return 0; }
+#ifdef CORIO_HAS_IO_URING
+    void prepare(io_uring_sqe& sqe) noexcept {
+        io_uring_prep_poll_add(
+            &sqe, fd_, direction_ == io_direction::read ? POLLIN | POLLRDHUP : POLLOUT);
+    }
+#endif
     void finish(int result) const {
         if (result < 0)
             sys::throw_error(-result, "corio: wait on fd " + std::to_string(fd_));

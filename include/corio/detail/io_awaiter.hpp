@@ -15,28 +15,34 @@
 #include <concepts>
 #include <coroutine>
 #include <ostream>
+#include <system_error>
 #include <utility>
 
 namespace corio::detail {
 
 /// An operation as a small descriptor: its fd and the readiness it needs, perform() (the
-/// non-blocking system call, -errno on failure, -EAGAIN to wait for readiness), finish()
-/// (the result as a value, or a std::system_error), and describe() for dump_tasks.
-/// `try_first` says whether the system call may be tried before any readiness (a recv may;
-/// a readiness wait has nothing to try). An operation whose result owns something (accept's
-/// fd) releases it in discard(), called when the result is never finished.
+/// non-blocking system call, -errno on failure, -EAGAIN to wait for readiness), prepare()
+/// (the same as an io_uring submission), finish() (the result as a value, or a
+/// std::system_error), and describe() for dump_tasks. `readiness_wait` is true for a wait
+/// on readiness alone, which has no system call to try first. Optional: discard(result),
+/// for a result that owns something (accept's fd) and was never finished; partial(result),
+/// for a completion that leaves work to do (a short send): it takes the result in and says
+/// whether the operation must be submitted again.
+// clang-format 14 mangles `{ expr } noexcept -> concept` requirements.
+// clang-format off
 template <class D>
 concept io_operation = requires(D& d, const D& c, int result, std::ostream& out) {
-    { c.fd() }
-    noexcept->std::same_as<int>;
-    { c.direction() }
-    noexcept->std::same_as<io_direction>;
-    { d.perform() }
-    noexcept->std::same_as<int>;
+    { c.fd() } noexcept -> std::same_as<int>;
+    { c.direction() } noexcept -> std::same_as<io_direction>;
+    { d.perform() } noexcept -> std::same_as<int>;
+#ifdef CORIO_HAS_IO_URING
+    { d.prepare(std::declval<io_uring_sqe&>()) } noexcept;
+#endif
     d.finish(result);
     c.describe(out);
-    { D::try_first } -> std::convertible_to<bool>;
+    { D::readiness_wait } -> std::convertible_to<bool>;
 };
+// clang-format on
 
 /// Runs one operation through the cancellation protocol, on whichever backend the loop has.
 /// On a readiness backend the system call is tried in await_ready, so an operation that can
@@ -48,11 +54,13 @@ template <io_operation Operation>
 class io_awaiter final : public loop_waiter, public io_op {
 public:
     io_awaiter(loop_core& loop, Operation operation) noexcept
-        : loop_waiter(loop), io_op(operation.fd(), operation.direction()), core_(&loop),
+        : loop_waiter(loop),
+          io_op(operation.fd(), operation.direction(), Operation::readiness_wait), core_(&loop),
           operation_(std::move(operation)) {}
     /// Only before it is awaited: gather and wait_for move awaitables into tasks of their own.
     io_awaiter(io_awaiter&& other) noexcept
-        : loop_waiter(std::move(other)), io_op(other.fd(), other.direction()), core_(other.core_),
+        : loop_waiter(std::move(other)),
+          io_op(other.fd(), other.direction(), Operation::readiness_wait), core_(other.core_),
           operation_(std::move(other.operation_)) {}
     ~io_awaiter() {
         if (io_op::linked()) // a closing loop destroys the frame: the backend lets go first
@@ -63,7 +71,7 @@ public:
     }
 
     bool await_ready() noexcept {
-        if constexpr (Operation::try_first)
+        if constexpr (!Operation::readiness_wait)
             if (core_->backend().tries_first()) {
                 result_ = operation_.perform();
                 return result_ != -EAGAIN;
@@ -91,20 +99,51 @@ public:
 
     int perform() noexcept override { return operation_.perform(); }
 
+#ifdef CORIO_HAS_IO_URING
+    void prepare(io_uring_sqe& sqe) noexcept override {
+        operation_.prepare(sqe);
+    }
+#endif
+
     void complete(int result) noexcept override {
+        if constexpr (requires { operation_.partial(result); })
+            if (operation_.partial(result) && submit_rest(result))
+                return;
         result_ = result;
         resume_later();
     }
 
-    void describe(std::ostream& out) const override { operation_.describe(out); }
+    void describe(std::ostream& out) const override {
+        operation_.describe(out);
+    }
 
 private:
     static constexpr int no_result = INT_MIN;
 
+    // The rest of a partly done operation, unless its task was cancelled meanwhile: then it
+    // ends cancelled (part of it happened, as with a cancel that stops it between two sends).
+    bool submit_rest(int& result) noexcept {
+        if (cancel_pending_) {
+            result = -ECANCELED;
+            return false;
+        }
+        try {
+            core_->backend().submit(*this);
+            return true;
+        } catch (const std::system_error& e) {
+            result = -e.code().value();
+            return false;
+        }
+    }
+
     cancel_answer stop() noexcept override {
         if (resume_queued())
             return cancel_answer::too_late; // completed: the result is kept
-        const cancel_answer answer = core_->backend().cancel(*this);
+        cancel_answer answer = core_->backend().cancel(*this);
+        // The backend's "too late" means the completion is on its way but not here: the task
+        // resumes on it, as after pending (it may be a short send's, with more to submit).
+        if (answer == cancel_answer::too_late)
+            answer = cancel_answer::pending;
         cancel_pending_ = answer == cancel_answer::pending;
         return answer;
     }

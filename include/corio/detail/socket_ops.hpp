@@ -21,6 +21,11 @@
 
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/uio.h>
+
+#ifdef CORIO_HAS_IO_URING
+#include <liburing.h>
+#endif
 
 namespace corio::detail {
 
@@ -45,7 +50,7 @@ inline void describe_size(std::ostream& out, std::size_t n) {
 // call and the fd ("corio: sock_recv on fd 7: Socket operation on non-socket").
 class socket_op {
 public:
-    static constexpr bool try_first = true;
+    static constexpr bool readiness_wait = false;
 
     socket_op(int fd, io_direction direction, const char* name) noexcept
         : fd_(fd), direction_(direction), name_(name) {}
@@ -77,7 +82,14 @@ public:
         return syscall_result(
             ::recv(fd_, buffer_.data(), std::min(buffer_.size(), max_transfer), MSG_DONTWAIT));
     }
-    std::size_t finish(int result) const { return static_cast<std::size_t>(check(result)); }
+#ifdef CORIO_HAS_IO_URING
+    void prepare(io_uring_sqe& sqe) noexcept {
+        io_uring_prep_recv(&sqe, fd_, buffer_.data(), std::min(buffer_.size(), max_transfer), 0);
+    }
+#endif
+    std::size_t finish(int result) const {
+        return static_cast<std::size_t>(check(result));
+    }
     void describe(std::ostream& out) const {
         describe_call(out);
         out << ", ";
@@ -108,7 +120,27 @@ public:
         }
         return 0;
     }
-    void finish(int result) const { check(result); }
+#ifdef CORIO_HAS_IO_URING
+    // MSG_WAITALL: the kernel keeps sending until all is gone; one that stops short anyway
+    // is submitted again for the rest (partial).
+    void prepare(io_uring_sqe& sqe) noexcept {
+        io_uring_prep_send(&sqe,
+                           fd_,
+                           data_.data() + sent_,
+                           std::min(data_.size() - sent_, max_transfer),
+                           MSG_NOSIGNAL | MSG_WAITALL);
+    }
+#endif
+    // A completion's bytes (perform's 0 says all is gone already): true while some remain.
+    bool partial(int result) noexcept {
+        if (result <= 0)
+            return false;
+        sent_ += static_cast<std::size_t>(result);
+        return sent_ < data_.size();
+    }
+    void finish(int result) const {
+        check(result);
+    }
     void describe(std::ostream& out) const {
         describe_call(out);
         out << ", " << sent_ << " of ";
@@ -130,13 +162,24 @@ public:
         return syscall_result(::accept4(
             fd_, reinterpret_cast<sockaddr*>(&peer_), &size_, SOCK_NONBLOCK | SOCK_CLOEXEC));
     }
+#ifdef CORIO_HAS_IO_URING
+    void prepare(io_uring_sqe& sqe) noexcept {
+        size_ = sizeof peer_;
+        io_uring_prep_accept(
+            &sqe, fd_, reinterpret_cast<sockaddr*>(&peer_), &size_, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    }
+#endif
     accepted finish(int result) const {
         return {unique_fd(check(result)),
                 endpoint(reinterpret_cast<const sockaddr*>(&peer_), size_)};
     }
     // A connection accepted for a task that went away: nobody else will close it.
-    static void discard(int fd) noexcept { sys::close(fd); }
-    void describe(std::ostream& out) const { describe_call(out); }
+    static void discard(int fd) noexcept {
+        sys::close(fd);
+    }
+    void describe(std::ostream& out) const {
+        describe_call(out);
+    }
 
 private:
     sockaddr_storage peer_{};
@@ -167,7 +210,14 @@ public:
             return -errno;
         return -error;
     }
-    void finish(int result) const { check(result == backlog_full ? -EAGAIN : result); }
+#ifdef CORIO_HAS_IO_URING
+    void prepare(io_uring_sqe& sqe) noexcept {
+        io_uring_prep_connect(&sqe, fd_, peer_.data(), peer_.size());
+    }
+#endif
+    void finish(int result) const {
+        check(result == backlog_full ? -EAGAIN : result);
+    }
     void describe(std::ostream& out) const {
         describe_call(out);
         out << " to " << peer_.to_string();
@@ -180,23 +230,36 @@ private:
     bool started_ = false;
 };
 
+// On io_uring a recvmsg/sendmsg: the header and its one iovec live here, where the kernel
+// reads them, as long as the operation is in flight.
 class recvfrom_op : public socket_op {
 public:
     recvfrom_op(int fd, std::span<std::byte> buffer) noexcept
         : socket_op(fd, io_direction::read, "sock_recvfrom"), buffer_(buffer) {}
 
     int perform() noexcept {
-        size_ = sizeof peer_;
+        message_.msg_namelen = sizeof peer_;
         return syscall_result(::recvfrom(fd_,
                                          buffer_.data(),
                                          std::min(buffer_.size(), max_transfer),
                                          MSG_DONTWAIT,
                                          reinterpret_cast<sockaddr*>(&peer_),
-                                         &size_));
+                                         &message_.msg_namelen));
     }
+#ifdef CORIO_HAS_IO_URING
+    void prepare(io_uring_sqe& sqe) noexcept {
+        vector_ = {buffer_.data(), std::min(buffer_.size(), max_transfer)};
+        message_ = {};
+        message_.msg_name = &peer_;
+        message_.msg_namelen = sizeof peer_;
+        message_.msg_iov = &vector_;
+        message_.msg_iovlen = 1;
+        io_uring_prep_recvmsg(&sqe, fd_, &message_, 0);
+    }
+#endif
     received_from finish(int result) const {
         return {static_cast<std::size_t>(check(result)),
-                endpoint(reinterpret_cast<const sockaddr*>(&peer_), size_)};
+                endpoint(reinterpret_cast<const sockaddr*>(&peer_), message_.msg_namelen)};
     }
     void describe(std::ostream& out) const {
         describe_call(out);
@@ -207,7 +270,8 @@ public:
 private:
     std::span<std::byte> buffer_;
     sockaddr_storage peer_{};
-    socklen_t size_ = 0;
+    msghdr message_{};
+    iovec vector_{};
 };
 
 class sendto_op : public socket_op {
@@ -223,7 +287,21 @@ public:
                                        peer_.data(),
                                        peer_.size()));
     }
-    std::size_t finish(int result) const { return static_cast<std::size_t>(check(result)); }
+#ifdef CORIO_HAS_IO_URING
+    void prepare(io_uring_sqe& sqe) noexcept {
+        // sendmsg's iovec is not const; the kernel only reads from it.
+        vector_ = {const_cast<std::byte*>(data_.data()), std::min(data_.size(), max_transfer)};
+        message_ = {};
+        message_.msg_name = const_cast<sockaddr*>(peer_.data());
+        message_.msg_namelen = peer_.size();
+        message_.msg_iov = &vector_;
+        message_.msg_iovlen = 1;
+        io_uring_prep_sendmsg(&sqe, fd_, &message_, MSG_NOSIGNAL);
+    }
+#endif
+    std::size_t finish(int result) const {
+        return static_cast<std::size_t>(check(result));
+    }
     void describe(std::ostream& out) const {
         describe_call(out);
         out << " to " << peer_.to_string() << ", ";
@@ -233,6 +311,8 @@ public:
 private:
     std::span<const std::byte> data_;
     endpoint peer_;
+    msghdr message_{};
+    iovec vector_{};
 };
 
 } // namespace corio::detail

@@ -9,11 +9,23 @@
 #include <corio/detail/backend/io_op.hpp>
 #include <corio/detail/cancel_answer.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <optional>
 #include <string_view>
 
 namespace corio::detail {
+
+/// How long until `deadline` (the clock's time): none for no limit, zero when it has passed.
+inline std::optional<std::chrono::nanoseconds>
+time_left(std::optional<clock::time_point> deadline) noexcept {
+    if (!deadline || *deadline == clock::time_point::max())
+        return std::nullopt;
+    const clock::time_point now = clock::now();
+    if (*deadline <= now) // compared first: a deadline near time_point::min() would overflow
+        return std::chrono::nanoseconds::zero();
+    return std::chrono::ceil<std::chrono::nanoseconds>(*deadline - now);
+}
 
 class io_backend {
 public:
@@ -68,8 +80,9 @@ public:
     /// when the loop's time is the clock's.
     [[nodiscard]] virtual const clock::time_point* own_time() const noexcept { return nullptr; }
 
-    /// The loop is closing: every operation in flight completes with -ECANCELED, before any
-    /// frame that owns one is destroyed.
+    /// The loop is closing: every operation in flight completes (with -ECANCELED, or a
+    /// result the kernel had already produced) before this returns, so before any frame that
+    /// owns one is destroyed.
     virtual void cancel_all() noexcept = 0;
 
 private:

@@ -7,6 +7,7 @@
 #include <corio/unique_fd.hpp>
 
 #include <corio/detail/backend/backend.hpp>
+#include <corio/detail/backend/wake_event.hpp>
 #include <corio/detail/intrusive_list.hpp>
 #include <corio/detail/sys.hpp>
 
@@ -20,20 +21,17 @@
 #include <unordered_map>
 
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 
 namespace corio::detail {
 
 class epoll_backend final : public io_backend {
 public:
     epoll_backend()
-        : io_backend(true), epoll_(sys::check(::epoll_create1(EPOLL_CLOEXEC), "epoll_create1")),
-          wake_fd_(sys::check(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), "eventfd")) {
+        : io_backend(true), epoll_(sys::check(::epoll_create1(EPOLL_CLOEXEC), "epoll_create1")) {
         epoll_event ev{};
         ev.events = EPOLLIN;
         ev.data.ptr = nullptr; // null marks the wake eventfd
-        sys::check(::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wake_fd_.get(), &ev),
-                   "epoll_ctl(eventfd)");
+        sys::check(::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wake_.fd(), &ev), "epoll_ctl(eventfd)");
     }
 
     [[nodiscard]] std::string_view name() const noexcept override { return "epoll"; }
@@ -90,18 +88,14 @@ public:
         for (int i = 0; i < n; ++i) {
             const epoll_event& ev = events[static_cast<std::size_t>(i)];
             if (ev.data.ptr == nullptr)
-                drain_wake_fd();
+                wake_.drain();
             else
                 dispatch(*static_cast<fd_entry*>(ev.data.ptr), ev.events);
         }
         return n > 0;
     }
 
-    void wake() noexcept override {
-        std::uint64_t one = 1;
-        // EAGAIN means the counter is already non-zero: the loop is woken either way.
-        [[maybe_unused]] auto r = ::write(wake_fd_.get(), &one, sizeof one);
-    }
+    void wake() noexcept override { wake_.signal(); }
 
     [[nodiscard]] std::size_t in_flight() const noexcept override { return in_flight_; }
     [[nodiscard]] std::size_t watchers() const noexcept override { return watchers_; }
@@ -226,7 +220,7 @@ private:
 
     int wait_for_events(epoll_event* events, int max, std::optional<clock::time_point> deadline) {
         for (;;) {
-            const auto timeout = remaining(deadline);
+            const auto timeout = time_left(deadline);
             int n = use_pwait2_ ? pwait2(events, max, timeout)
                                 : ::epoll_wait(epoll_.get(), events, max, milliseconds(timeout));
             if (n >= 0)
@@ -239,16 +233,6 @@ private:
                 return 0;
             sys::throw_error(errno, "epoll_wait");
         }
-    }
-
-    static std::optional<std::chrono::nanoseconds>
-    remaining(std::optional<clock::time_point> deadline) {
-        if (!deadline || *deadline == clock::time_point::max())
-            return std::nullopt;
-        const clock::time_point now = clock::now();
-        if (*deadline <= now) // compared first: a deadline near time_point::min() would overflow
-            return std::chrono::nanoseconds::zero();
-        return std::chrono::ceil<std::chrono::nanoseconds>(*deadline - now);
     }
 
     // epoll_pwait2 takes nanoseconds; plain epoll_wait would round every timer to 1 ms.
@@ -268,13 +252,8 @@ private:
         return ms > INT32_MAX ? INT32_MAX : static_cast<int>(ms);
     }
 
-    void drain_wake_fd() noexcept {
-        std::uint64_t count;
-        [[maybe_unused]] auto r = ::read(wake_fd_.get(), &count, sizeof count);
-    }
-
     unique_fd epoll_;
-    unique_fd wake_fd_;
+    wake_event wake_;
     std::unordered_map<int, std::unique_ptr<fd_entry>> fds_;
     std::size_t in_flight_ = 0;
     std::size_t watchers_ = 0;

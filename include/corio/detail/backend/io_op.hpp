@@ -6,6 +6,8 @@
 
 #include <corio/detail/intrusive_list.hpp>
 
+struct io_uring_sqe;
+
 namespace corio::detail {
 
 /// Which readiness an operation or a watcher waits for.
@@ -18,16 +20,24 @@ enum class io_direction : unsigned char { read, write };
 /// that is -EAGAIN.
 class io_op : public list_hook {
 public:
-    io_op(int fd, io_direction direction) noexcept : fd_(fd), direction_(direction) {}
+    /// `readiness`: the operation only waits for the fd to be ready (a poll).
+    io_op(int fd, io_direction direction, bool readiness) noexcept
+        : fd_(fd), direction_(direction), readiness_(readiness) {}
     io_op(const io_op&) = delete;
     io_op& operator=(const io_op&) = delete;
 
     [[nodiscard]] int fd() const noexcept { return fd_; }
     [[nodiscard]] io_direction direction() const noexcept { return direction_; }
+    [[nodiscard]] bool waits_for_readiness() const noexcept { return readiness_; }
 
     /// The operation's non-blocking system call: its result, or -errno; -EAGAIN when it must
     /// wait for the fd to be ready (again).
     virtual int perform() noexcept = 0;
+
+#ifdef CORIO_HAS_IO_URING
+    /// A completion backend's way: fills `sqe` (all but its user_data) with the operation.
+    virtual void prepare(io_uring_sqe& sqe) noexcept = 0;
+#endif
 
     /// The outcome: >= 0 on success (for a readiness wait, the events seen), or -errno;
     /// -ECANCELED when the loop closed with the operation in flight.
@@ -39,6 +49,7 @@ protected:
 private:
     int fd_;
     io_direction direction_;
+    bool readiness_;
 };
 
 /// Told each time the backend finds its fd ready, until it is removed.
