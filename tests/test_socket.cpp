@@ -654,3 +654,22 @@ TEST_CASE("scripted: a short send is submitted again for the rest; a cancel in b
     };
     run_virtual(body());
 }
+
+corio::task<> writable(int fd) {
+    co_await corio::wait_writable(fd);
+}
+
+TEST_CASE("20 thousand operations that complete at once all complete (more than the "
+          "completion queue holds)",
+          "[socket]") {
+    auto body = []() -> corio::task<> {
+        socket_pair s;
+        std::vector<corio::task_handle<>> waits;
+        for (int i = 0; i < 20'000; ++i) // a socket with room to write is writable at once
+            waits.push_back(corio::spawn(writable(s.a)));
+        for (auto& h : waits)
+            co_await h;
+        CHECK(loop().backend().in_flight() == 0);
+    };
+    corio::run(body());
+}

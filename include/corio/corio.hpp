@@ -16,6 +16,7 @@
 #include <corio/lock.hpp>
 #include <corio/loop_options.hpp>
 #include <corio/net/endpoint.hpp>
+#include <corio/net/resolve.hpp>
 #include <corio/net/socket_results.hpp>
 #include <corio/outcome.hpp>
 #include <corio/queue.hpp>

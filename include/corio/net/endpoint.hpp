@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <net/if.h>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -30,13 +31,23 @@ public:
 
     /// Throws: `std::invalid_argument` naming `ip` when it is not a numeric IPv4 or IPv6
     /// address.
-    endpoint(std::string_view ip, std::uint16_t port) : endpoint() {
-        const std::string text(ip);
-        if (parse_v4(text, port) || parse_v6(text, port))
+    endpoint(std::string_view ip, std::uint16_t port) {
+        if (std::optional<endpoint> e = parse(ip, port)) {
+            *this = *e;
             return;
-        throw std::invalid_argument("corio: '" + text +
+        }
+        throw std::invalid_argument("corio: '" + std::string(ip) +
                                     "' is not a numeric IPv4 or IPv6 address (names go "
                                     "through resolve)");
+    }
+
+    /// The endpoint of a numeric IPv4 or IPv6 address, or none when `ip` is not one.
+    static std::optional<endpoint> parse(std::string_view ip, std::uint16_t port) {
+        endpoint e;
+        const std::string text(ip);
+        if (e.parse_v4(text, port) || e.parse_v6(text, port))
+            return e;
+        return std::nullopt;
     }
 
     /// An address as a system call returned it (accept, recvfrom, getsockname). Throws:

@@ -264,17 +264,12 @@ private:
 
     // Takes the completions the kernel has, in batches, and handles them. Copied out first:
     // handling one may submit (a watcher armed again), and a full queue reaps from inside.
+    // io_uring_peek_batch_cqe enters the kernel itself when completions wait outside the
+    // queue: overflowed ones the kernel kept (IORING_FEAT_NODROP), deferred task work.
     bool reap() {
         bool progressed = false;
-        for (;;) {
-            std::array<io_uring_cqe*, 64> cqes;
-            const unsigned n = io_uring_peek_batch_cqe(&ring_, cqes.data(), cqes.size());
-            if (n == 0) {
-                // Completions the queue had no room for wait in the kernel (IORING_FEAT_NODROP).
-                if (!io_uring_cq_has_overflow(&ring_) || io_uring_get_events(&ring_) < 0)
-                    return progressed;
-                continue;
-            }
+        std::array<io_uring_cqe*, 64> cqes;
+        while (const unsigned n = io_uring_peek_batch_cqe(&ring_, cqes.data(), cqes.size())) {
             std::array<completion, 64> batch;
             for (unsigned i = 0; i < n; ++i)
                 batch[i] = {cqes[i]->user_data, cqes[i]->res, cqes[i]->flags};
@@ -282,6 +277,7 @@ private:
             for (unsigned i = 0; i < n; ++i)
                 progressed = handle(batch[i]) || progressed;
         }
+        return progressed;
     }
 
     bool handle(const completion& c) {
