@@ -17,6 +17,7 @@
 #include <memory>
 #include <poll.h>
 #include <string>
+#include <system_error>
 #include <unistd.h>
 #include <unordered_map>
 
@@ -33,9 +34,6 @@ public:
     ~uring_backend() override { io_uring_queue_exit(&ring_); }
 
     [[nodiscard]] std::string_view name() const noexcept override { return "io_uring"; }
-
-    /// The setup flags the kernel accepted (IORING_SETUP_*).
-    [[nodiscard]] unsigned setup_flags() const noexcept { return setup_flags_; }
 
     void submit(io_op& op) override {
         if (op.waits_for_readiness())
@@ -120,12 +118,15 @@ public:
     // that own the buffers go right after.
     void cancel_all() noexcept override {
         ops_.for_each([this](io_op& op) { cancel(op); });
-        while (in_flight_ > 0) {
-            enable();
-            const int r = io_uring_submit_and_wait(&ring_, 1);
-            if (r < 0 && r != -EINTR && r != -EBUSY && r != -EAGAIN && r != -ETIME)
-                break; // the ring itself failed: nothing more will complete
-            reap();
+        try {
+            while (in_flight_ > 0) {
+                const int r = io_uring_submit_and_wait(&ring_, 1);
+                if (r < 0 && r != -EINTR && r != -EBUSY && r != -EAGAIN && r != -ETIME)
+                    return; // the ring itself failed: nothing more will complete
+                reap();
+            }
+        } catch (const std::system_error&) {
+            // as above: a watcher could not be armed again because the ring failed
         }
     }
 
@@ -181,7 +182,6 @@ private:
             params.cq_entries = queue_entries * 16;
             r = io_uring_queue_init_params(queue_entries, &ring_, &params);
             if (r == 0) {
-                setup_flags_ = flags;
                 disabled_ = (flags & IORING_SETUP_R_DISABLED) != 0;
                 if (!disabled_)
                     arm_wake();
@@ -316,7 +316,6 @@ private:
 
     io_uring ring_{};
     wake_event wake_;
-    unsigned setup_flags_ = 0;
     bool disabled_ = false;
     intrusive_list<io_op> ops_;
     std::unordered_map<std::uint64_t, std::unique_ptr<watch_entry>> watches_;
