@@ -19,7 +19,6 @@
 #include <corio/detail/intrusive_list.hpp>
 #include <corio/detail/sys.hpp>
 
-#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
@@ -101,39 +100,21 @@ public:
         enable();
 #ifdef CORIO_UNDER_TSAN
         // ThreadSanitizer runs a signal handler only inside a libc call it knows (epoll_wait,
-        // pthread_sigmask, ...), never in io_uring_enter: under it, a wait lasts 10 ms at most
-        // and ends in such a call, so a SIGINT's handler runs within 10 ms, as it does at once
-        // without the sanitizer.
-        const std::optional<std::chrono::nanoseconds> timeout = std::min<std::chrono::nanoseconds>(
-            time_left(deadline).value_or(std::chrono::milliseconds(10)),
-            std::chrono::milliseconds(10));
-        struct tsan_signal_point {
-            ~tsan_signal_point() {
-                sigset_t current;
-                ::pthread_sigmask(SIG_BLOCK, nullptr, &current);
-            }
-        } deliver_signals;
-#else
-        const auto timeout = time_left(deadline);
-#endif
-        int r;
-        if (timeout && timeout->count() == 0) {
-            r = io_uring_submit_and_get_events(&ring_);
-        } else {
-            __kernel_timespec ts{};
-            if (timeout) {
-                ts.tv_sec = static_cast<long long>(timeout->count() / 1'000'000'000);
-                ts.tv_nsec = static_cast<long long>(timeout->count() % 1'000'000'000);
-            }
-            io_uring_cqe* first = nullptr;
-            r = io_uring_submit_and_wait_timeout(
-                &ring_, &first, 1, timeout ? &ts : nullptr, nullptr);
+        // pthread_sigmask, ...), never in io_uring_enter: under it, the wait goes in slices of
+        // 10 ms, each ending in such a call, so a SIGINT's handler runs (and wakes the loop)
+        // within 10 ms, as it does at once without the sanitizer.
+        for (;;) {
+            const clock::time_point slice_end = clock::now() + std::chrono::milliseconds(10);
+            const bool last = deadline && *deadline <= slice_end;
+            const bool progressed = wait_until(last ? deadline : slice_end);
+            sigset_t current;
+            ::pthread_sigmask(SIG_BLOCK, nullptr, &current);
+            if (progressed || last)
+                return progressed;
         }
-        // ETIME: the deadline; EINTR: a signal (the loop looks at its work and time again);
-        // EBUSY/EAGAIN: completions are backed up (reaping them below makes room).
-        if (r < 0 && r != -ETIME && r != -EINTR && r != -EBUSY && r != -EAGAIN)
-            sys::throw_error(-r, "corio: io_uring_enter");
-        return reap();
+#else
+        return wait_until(deadline);
+#endif
     }
 
     void wake() noexcept override {
@@ -188,6 +169,28 @@ private:
 
     static unsigned poll_mask(io_direction d) noexcept {
         return d == io_direction::read ? POLLIN | POLLRDHUP : POLLOUT;
+    }
+
+    bool wait_until(std::optional<clock::time_point> deadline) {
+        const auto timeout = time_left(deadline);
+        int r;
+        if (timeout && timeout->count() == 0) {
+            r = io_uring_submit_and_get_events(&ring_);
+        } else {
+            __kernel_timespec ts{};
+            if (timeout) {
+                ts.tv_sec = static_cast<long long>(timeout->count() / 1'000'000'000);
+                ts.tv_nsec = static_cast<long long>(timeout->count() % 1'000'000'000);
+            }
+            io_uring_cqe* first = nullptr;
+            r = io_uring_submit_and_wait_timeout(
+                &ring_, &first, 1, timeout ? &ts : nullptr, nullptr);
+        }
+        // ETIME: the deadline; EINTR: a signal (the loop looks at its work and time again);
+        // EBUSY/EAGAIN: completions are backed up (reaping them below makes room).
+        if (r < 0 && r != -ETIME && r != -EINTR && r != -EBUSY && r != -EAGAIN)
+            sys::throw_error(-r, "corio: io_uring_enter");
+        return reap();
     }
 
     // Tries the setup flags from the most to the least helpful; a kernel that does not know
