@@ -39,7 +39,7 @@ public:
     virtual void prepare(io_uring_sqe& sqe) noexcept = 0;
 #endif
 
-    /// The outcome: >= 0 on success (for a readiness wait, the events seen), or -errno;
+    /// The outcome: >= 0 on success (a count, an fd; for a readiness wait, any value), or -errno;
     /// -ECANCELED when the loop closed with the operation in flight.
     virtual void complete(int result) noexcept = 0;
 

@@ -12,6 +12,7 @@
 #include <corio/detail/loop_core.hpp>
 #include <corio/detail/sys.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
@@ -95,6 +96,8 @@ public:
     }
 
     cancel_answer cancel(io_op& op) noexcept override {
+        if (is_completing(op)) // its completion is queued: the task resumes on it
+            return cancel_answer::pending;
         if (!is_held(op))
             return real_->cancel(op);
         if (cancel_answer_ == cancel_answer::stopped) {
@@ -163,6 +166,12 @@ private:
         bool found = false;
         held_.for_each([&](const io_op& x) { found = found || &x == &op; });
         return found;
+    }
+
+    bool is_completing(const io_op& op) const noexcept {
+        return std::any_of(completing_.begin(), completing_.end(), [&](const completion& c) {
+            return c.op == &op;
+        });
     }
 
     bool deliver_completions() noexcept {
