@@ -3,7 +3,9 @@
 // Layer L1. Depends on the standard library only.
 #pragma once
 
+#include <cstddef>
 #include <exception>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -95,19 +97,23 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-/// The stream ended before the requested bytes arrived; `partial()` holds what did.
-/// asyncio: `IncompleteReadError`.
+/// The stream ended before the requested bytes arrived; `partial()` holds what did, and
+/// `expected()` how many were asked for (none for read_until). asyncio: `IncompleteReadError`.
 class incomplete_read_error : public std::runtime_error {
 public:
-    incomplete_read_error(std::string partial, std::size_t expected)
+    incomplete_read_error(std::string partial, std::optional<std::size_t> expected)
         : std::runtime_error("corio: stream ended after " + std::to_string(partial.size()) +
-                             " of " + std::to_string(expected) + " expected bytes"),
-          partial_(std::move(partial)) {}
+                             " bytes" +
+                             (expected ? " of " + std::to_string(*expected) + " expected"
+                                       : " without the delimiter")),
+          partial_(std::move(partial)), expected_(expected) {}
 
     [[nodiscard]] const std::string& partial() const noexcept { return partial_; }
+    [[nodiscard]] std::optional<std::size_t> expected() const noexcept { return expected_; }
 
 private:
     std::string partial_;
+    std::optional<std::size_t> expected_;
 };
 
 /// A delimiter was not found within the stream's buffer limit. asyncio: `LimitOverrunError`.

@@ -83,6 +83,7 @@ public:
         bind(frame);
         result_ = no_result;
         cancel_pending_ = false;
+        aborted_ = false;
         core_->backend().submit(*this); // throws for a bad fd, before the task waits
         wait();
     }
@@ -96,6 +97,19 @@ public:
         }
         return operation_.finish(std::exchange(result_, no_result));
     }
+
+    /// Ends the operation from outside its task (the stream it works on is closing): the
+    /// task resumes with -ECANCELED, or with the result that won the race, once the backend
+    /// has let go of the operation's buffers. Nothing happens unless it is in flight.
+    void abort() noexcept {
+        if (!io_op::linked())
+            return;
+        aborted_ = true;
+        if (core_->backend().cancel(*this) == cancel_answer::stopped)
+            complete(-ECANCELED);
+    }
+
+    [[nodiscard]] const Operation& operation() const noexcept { return operation_; }
 
     int perform() noexcept override { return operation_.perform(); }
 
@@ -120,10 +134,11 @@ public:
 private:
     static constexpr int no_result = INT_MIN;
 
-    // The rest of a partly done operation, unless its task was cancelled meanwhile: then it
-    // ends cancelled (part of it happened, as with a cancel that stops it between two sends).
+    // The rest of a partly done operation, unless its task was cancelled or the operation
+    // aborted meanwhile: then it ends cancelled (part of it happened, as with a cancel that
+    // stops it between two sends).
     bool submit_rest(int& result) noexcept {
-        if (cancel_pending_) {
+        if (cancel_pending_ || aborted_) {
             result = -ECANCELED;
             return false;
         }
@@ -139,11 +154,7 @@ private:
     cancel_answer stop() noexcept override {
         if (resume_queued())
             return cancel_answer::too_late; // completed: the result is kept
-        cancel_answer answer = core_->backend().cancel(*this);
-        // The backend's "too late" means the completion is on its way but not here: the task
-        // resumes on it, as after pending (it may be a short send's, with more to submit).
-        if (answer == cancel_answer::too_late)
-            answer = cancel_answer::pending;
+        const cancel_answer answer = core_->backend().cancel(*this);
         cancel_pending_ = answer == cancel_answer::pending;
         return answer;
     }
@@ -151,6 +162,7 @@ private:
     loop_core* core_;
     int result_ = no_result;
     bool cancel_pending_ = false;
+    bool aborted_ = false;
     Operation operation_;
 };
 

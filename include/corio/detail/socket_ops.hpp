@@ -68,6 +68,13 @@ protected:
 
     void describe_call(std::ostream& out) const { out << name_ << " on fd " << fd_; }
 
+    // "sock_recv on fd 7, 64 KiB"
+    void describe_buffer(std::ostream& out, std::size_t size) const {
+        describe_call(out);
+        out << ", ";
+        describe_size(out, size);
+    }
+
     int fd_;
     io_direction direction_;
     const char* name_;
@@ -75,8 +82,8 @@ protected:
 
 class recv_op : public socket_op {
 public:
-    recv_op(int fd, std::span<std::byte> buffer) noexcept
-        : socket_op(fd, io_direction::read, "sock_recv"), buffer_(buffer) {}
+    recv_op(int fd, std::span<std::byte> buffer, const char* name = "sock_recv") noexcept
+        : socket_op(fd, io_direction::read, name), buffer_(buffer) {}
 
     int perform() noexcept {
         return syscall_result(
@@ -91,9 +98,7 @@ public:
         return static_cast<std::size_t>(check(result));
     }
     void describe(std::ostream& out) const {
-        describe_call(out);
-        out << ", ";
-        describe_size(out, buffer_.size());
+        describe_buffer(out, buffer_.size());
     }
 
 private:
@@ -104,8 +109,11 @@ private:
 // each time it is writable.
 class sendall_op : public socket_op {
 public:
-    sendall_op(int fd, std::span<const std::byte> data) noexcept
-        : socket_op(fd, io_direction::write, "sock_sendall"), data_(data) {}
+    sendall_op(int fd, std::span<const std::byte> data, const char* name = "sock_sendall") noexcept
+        : socket_op(fd, io_direction::write, name), data_(data) {}
+
+    /// The bytes the kernel has taken so far.
+    [[nodiscard]] std::size_t sent() const noexcept { return sent_; }
 
     int perform() noexcept {
         while (sent_ < data_.size()) {
@@ -262,9 +270,7 @@ public:
                 endpoint(reinterpret_cast<const sockaddr*>(&peer_), message_.msg_namelen)};
     }
     void describe(std::ostream& out) const {
-        describe_call(out);
-        out << ", ";
-        describe_size(out, buffer_.size());
+        describe_buffer(out, buffer_.size());
     }
 
 private:
