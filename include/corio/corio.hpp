@@ -16,8 +16,14 @@
 #include <corio/lock.hpp>
 #include <corio/loop_options.hpp>
 #include <corio/net/endpoint.hpp>
+#include <corio/net/open_connection.hpp>
 #include <corio/net/resolve.hpp>
+#include <corio/net/server.hpp>
 #include <corio/net/socket_results.hpp>
+#include <corio/net/socket_stream.hpp>
+#include <corio/net/tcp_stream.hpp>
+#include <corio/net/udp_socket.hpp>
+#include <corio/net/unix_stream.hpp>
 #include <corio/outcome.hpp>
 #include <corio/queue.hpp>
 #include <corio/race.hpp>
