@@ -66,6 +66,7 @@ bench: deps build/release/CMakeCache.txt
 	cmake --build build/release -j $(JOBS) --target bench
 	CORIO_BACKEND=epoll build/release/bench/corio_bench
 	CORIO_BACKEND=io_uring build/release/bench/corio_bench
+	bench/echo_bench.sh build/release
 
 clean:
 	rm -rf build
