@@ -231,7 +231,7 @@ TEST_CASE("write_eof waits for a running write, while another task reads", "[str
         REQUIRE_FALSE(writer.done());
         auto eof = corio::spawn(a.write_eof());
         co_await settle();
-        CHECK_FALSE(eof.done()); // the write is still running
+        CHECK_FALSE(eof.done());              // the write is still running
         CHECK((co_await read_all(b) == big)); // every byte, then the end of stream
         co_await writer;
         co_await eof;
@@ -329,7 +329,7 @@ TEST_CASE("close() ends a pending read with end of stream and a pending write wi
     corio::run(body());
 }
 
-TEST_CASE("a slow reader holds the writer back: the stream does not read ahead without bound",
+TEST_CASE("a stream receives only while a task reads: a slow reader holds the writer back",
           "[stream]") {
     auto body = []() -> corio::task<> {
         auto [a, b] = make_pair(1024);

@@ -9,7 +9,6 @@
 #include <corio/event_loop.hpp>
 #include <corio/exception_context.hpp>
 #include <corio/net/endpoint.hpp>
-#include <corio/net/open_connection.hpp>
 #include <corio/net/resolve.hpp>
 #include <corio/net/tcp_stream.hpp>
 #include <corio/net/unix_stream.hpp>
