@@ -2,11 +2,14 @@
 // Streams: every reader (read, read_some, read_exactly, read_until, readline) with its end of
 // stream and limit rules, writes of 1 byte and 16 MiB, half-close, resets, the
 // one-reader-one-writer rule, close() with operations pending, back-pressure, and
-// cancellation that loses no byte.
+// cancellation that loses no byte; how a stream's socket stays registered with an epoll loop.
 #include <array>
 #include <cerrno>
 #include <cstddef>
+#include <filesystem>
+#include <fstream>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -75,6 +78,25 @@ corio::task<std::string> read_all(corio::socket_stream& s) {
             co_return out;
         out += chunk;
     }
+}
+
+// How many epoll instances of this process watch `fd` (/proc/self/fdinfo of each).
+long epoll_registrations(int fd) {
+    long count = 0;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+        std::error_code ignored;
+        if (std::filesystem::read_symlink(entry.path(), ignored) != "anon_inode:[eventpoll]")
+            continue;
+        std::ifstream info("/proc/self/fdinfo/" + entry.path().filename().string());
+        for (std::string line; std::getline(info, line);) {
+            std::istringstream fields(line);
+            std::string tag;
+            int target = -1;
+            if (fields >> tag >> target && tag == "tfd:" && target == fd)
+                ++count;
+        }
+    }
+    return count;
 }
 
 } // namespace
@@ -427,4 +449,86 @@ TEST_CASE("bad arguments to a stream throw std::invalid_argument", "[stream]") {
     corio::unique_fd keep(fds[1]);
     CHECK_THROWS_AS(corio::unix_stream(corio::unique_fd(fds[0]), {0}), std::invalid_argument);
     CHECK_THROWS_AS(corio::tcp_stream(std::move(keep)), std::system_error); // not TCP
+}
+
+TEST_CASE("an epoll loop keeps a stream's socket registered between reads, until it closes",
+          "[stream]") {
+    auto body = []() -> corio::task<> {
+        const long kept = corio::get_running_loop().backend_name() == "epoll" ? 1 : 0;
+        auto [a, b] = make_pair();
+        const int fd = b.native_handle();
+        auto reader = corio::spawn(b.read(10));
+        co_await settle();
+        CHECK(epoll_registrations(fd) == kept);
+        co_await a.write("one");
+        CHECK(co_await reader == "one");
+        CHECK(epoll_registrations(fd) == kept); // no reader now, still registered
+        co_await b.close();
+        CHECK(epoll_registrations(fd) == 0);
+    };
+    corio::run(body());
+}
+
+TEST_CASE("wait_readable on a stream's socket sees bytes that came while nobody waited",
+          "[stream]") {
+    auto body = []() -> corio::task<> {
+        auto [a, b] = make_pair();
+        auto first = corio::spawn(b.read(10)); // waits: the socket is registered
+        co_await corio::sleep(10ms);
+        co_await a.write("1");
+        CHECK(co_await first == "1");
+        co_await a.write("2");
+        co_await corio::sleep(10ms); // the loop saw them arrive, with no operation waiting
+        co_await corio::wait_for(corio::wait_readable(b.native_handle()), 5s);
+        CHECK(co_await b.read(10) == "2");
+        auto third = corio::spawn(b.read(10));
+        co_await corio::sleep(10ms);
+        co_await a.write("3");
+        CHECK(co_await corio::wait_for(std::move(third), 5s) == "3");
+    };
+    corio::run(body());
+}
+
+TEST_CASE("a closed stream's fd number serves a new stream", "[stream]") {
+    auto body = [](bool by_close) -> corio::task<> {
+        auto [a, b] = make_pair();
+        const int number = b.native_handle();
+        auto first = corio::spawn(b.read(1)); // waits: the socket is registered
+        co_await corio::sleep(10ms);
+        co_await a.write("x");
+        CHECK(co_await first == "x");
+        if (by_close)
+            co_await b.close();
+        else
+            corio::unix_stream gone = std::move(b);
+        int fds[2];
+        REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) == 0);
+        if (fds[0] == number) // the kernel gave the lowest free number: the old one
+            std::swap(fds[0], fds[1]);
+        if (fds[1] != number) {
+            REQUIRE(::dup3(fds[1], number, O_CLOEXEC) == number);
+            ::close(fds[1]);
+        }
+        corio::unix_stream c{corio::unique_fd(fds[0])};
+        corio::unix_stream d{corio::unique_fd(number)};
+        auto reader = corio::spawn(d.read(10));
+        co_await corio::sleep(10ms);
+        co_await c.write("y");
+        CHECK(co_await corio::wait_for(std::move(reader), 5s) == "y");
+    };
+    corio::run(body(true));
+    corio::run(body(false));
+}
+
+TEST_CASE("a stream outlives the loop it was made on, and works on the next", "[stream]") {
+    stream_pair pair = corio::run([]() -> corio::task<stream_pair> {
+        stream_pair p = make_pair();
+        co_await p.a.write("first");
+        CHECK(co_await p.b.read(10) == "first");
+        co_return p;
+    }());
+    corio::run([](stream_pair& p) -> corio::task<> {
+        co_await p.a.write("second");
+        CHECK(co_await p.b.read(10) == "second");
+    }(pair));
 }

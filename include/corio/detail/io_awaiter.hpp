@@ -27,7 +27,8 @@ namespace corio::detail {
 /// on readiness alone, which has no system call to try first. Optional: discard(result),
 /// for a result that owns something (accept's fd) and was never finished; partial(result),
 /// for a completion that leaves work to do (a short send): it takes the result in and says
-/// whether the operation must be submitted again.
+/// whether the operation must be submitted again; may_be_ready(), false when the system call
+/// would surely block, so the operation waits without trying it.
 // clang-format 14 mangles `{ expr } noexcept -> concept` requirements.
 // clang-format off
 template <class D>
@@ -73,6 +74,9 @@ public:
     bool await_ready() noexcept {
         if constexpr (!Operation::readiness_wait)
             if (core_->backend().tries_first()) {
+                if constexpr (requires { operation_.may_be_ready(); })
+                    if (!operation_.may_be_ready())
+                        return false;
                 result_ = operation_.perform();
                 return result_ != -EAGAIN;
             }

@@ -47,11 +47,27 @@ namespace detail {
 
 // The stream's own receive and send: their results come back as they are, since the stream
 // turns them into end of stream, remembered errors or invalid_state_error itself.
+// A receive that finds the socket drained (would block, or fewer bytes than asked: a stream
+// socket hands over all it has) says so to the attachment, so the next one waits for the
+// backend's report instead of trying in vain first.
 class stream_recv_op final : public recv_op {
 public:
-    stream_recv_op(int fd, std::span<std::byte> buffer) noexcept
-        : recv_op(fd, buffer, "stream read") {}
+    stream_recv_op(int fd, fd_attachment& attachment, std::span<std::byte> buffer) noexcept
+        : recv_op(fd, buffer, "stream read"), attachment_(&attachment),
+          asked_(std::min(buffer.size(), max_transfer)) {}
+
+    [[nodiscard]] bool may_be_ready() const noexcept { return attachment_->may_be_readable(); }
+    int perform() noexcept {
+        const int result = recv_op::perform();
+        if (result == -EAGAIN || (result >= 0 && static_cast<std::size_t>(result) < asked_))
+            attachment_->drained();
+        return result;
+    }
     static int finish(int result) noexcept { return result; }
+
+private:
+    fd_attachment* attachment_;
+    std::size_t asked_;
 };
 
 class stream_send_op final : public sendall_op {
@@ -93,12 +109,16 @@ private:
 struct stream_state {
     stream_state(unique_fd socket, std::size_t buffer_limit)
         : fd(std::move(socket)), limit(buffer_limit), local(socket_name(fd.get(), ::getsockname)),
-          remote(socket_name(fd.get(), ::getpeername)) {}
+          remote(socket_name(fd.get(), ::getpeername)) {
+        if (loop_core* core = running_core_slot())
+            attachment.attach(core->backend(), fd.get());
+    }
 
     // The most a receive asks for at once.
     static constexpr std::size_t receive_size = 64 * 1024;
 
     unique_fd fd;
+    fd_attachment attachment; // released before the fd closes
     std::size_t limit;
     stream_buffer buffer;
     endpoint local;
@@ -158,7 +178,8 @@ struct stream_state {
 
     // The next receive into the buffer, for at most `want` bytes.
     owned_io<stream_recv_op> receive_into_buffer(std::size_t want) {
-        return {stream_recv_op(fd.get(), buffer.space(std::min(want, receive_size))), in_flight};
+        return {stream_recv_op(fd.get(), attachment, buffer.space(std::min(want, receive_size))),
+                in_flight};
     }
 
     // How much a buffered read may ask for: up to twice the limit is kept unread.
@@ -324,6 +345,7 @@ private:
             return;
         state_->closed = true;
         state_->in_flight.abort_all();
+        state_->attachment.release();
         state_->fd.reset();
     }
 
@@ -349,7 +371,7 @@ private:
         if (s.eof)
             co_return 0;
         co_return s.received(co_await detail::owned_io<detail::stream_recv_op>(
-            detail::stream_recv_op(s.fd.get(), into), s.in_flight));
+            detail::stream_recv_op(s.fd.get(), s.attachment, into), s.in_flight));
     }
 
     static task<std::string> read_exactly_from(state_ptr keep, std::size_t n) {
@@ -471,6 +493,7 @@ private:
         s->in_flight.abort_all();
         while (s->reading || s->writing)
             co_await detail::stream_idle_waiter(s->idle_waiters);
+        s->attachment.release();
         s->fd.reset();
     }
 

@@ -10,6 +10,7 @@
 #include <corio/task.hpp>
 #include <corio/unique_fd.hpp>
 
+#include <corio/detail/loop_core.hpp>
 #include <corio/detail/owned_io.hpp>
 #include <corio/detail/socket.hpp>
 #include <corio/detail/socket_ops.hpp>
@@ -35,9 +36,13 @@ namespace detail {
 
 // What a UDP socket's operations share with it: they may outlive the object.
 struct udp_state {
-    explicit udp_state(unique_fd socket) noexcept : fd(std::move(socket)) {}
+    explicit udp_state(unique_fd socket) : fd(std::move(socket)) {
+        if (loop_core* core = running_core_slot())
+            attachment.attach(core->backend(), fd.get());
+    }
 
     unique_fd fd;
+    fd_attachment attachment; // released before the fd closes
     endpoint local;
     endpoint remote;
     owned_io_list in_flight;
@@ -152,6 +157,7 @@ public:
         if (!state_ || !state_->fd)
             return;
         state_->in_flight.abort_all();
+        state_->attachment.release();
         state_->fd.reset();
     }
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // corio/detail/backend/backend.hpp: io_backend, the interface the event loop waits on and
-// submits operations to.
+// submits operations to, and fd_attachment, an fd its owner keeps known to the backend.
 // Layer L3. epoll implements it; the loop picks a backend at run time.
 #pragma once
 
@@ -8,11 +8,13 @@
 
 #include <corio/detail/backend/io_op.hpp>
 #include <corio/detail/cancel_answer.hpp>
+#include <corio/detail/intrusive_list.hpp>
 
 #include <chrono>
 #include <cstddef>
 #include <optional>
 #include <string_view>
+#include <utility>
 
 namespace corio::detail {
 
@@ -27,13 +29,65 @@ time_left(std::optional<clock::time_point> deadline) noexcept {
     return std::chrono::ceil<std::chrono::nanoseconds>(*deadline - now);
 }
 
+class io_backend;
+
+/// An fd kept registered with a readiness backend between its operations, from attach()
+/// until release() or destruction (see io_backend::attach). The owner releases before it
+/// closes the fd. A backend destroyed first forgets its attachments, so an attachment may
+/// outlive its loop. Thread safety: the loop's thread.
+/// It also carries what the backend last reported about the fd's readability, so that a
+/// read can skip a system call that would only say "would block".
+class fd_attachment : public list_hook {
+public:
+    fd_attachment() noexcept = default;
+    ~fd_attachment() { release(); }
+
+    /// Throws: `std::bad_alloc`.
+    void attach(io_backend& backend, int fd);
+    void release() noexcept;
+
+    [[nodiscard]] int fd() const noexcept { return fd_; }
+
+    /// False from drained() until the backend reports the fd readable again: a read may then
+    /// wait without trying first.
+    [[nodiscard]] bool may_be_readable() const noexcept { return readable_; }
+
+    /// The owner's read found nothing more to read (would block, or a short read of a stream
+    /// socket). Only a backend that keeps the fd reports readability, so elsewhere nothing
+    /// changes.
+    void drained() noexcept {
+        if (backend_ != nullptr && !read_ended_)
+            readable_ = false;
+    }
+
+    /// The backend's report: the fd is readable; `ended`: for good (the peer shut its side,
+    /// or the fd failed), which comes once, and a read then never waits.
+    void became_readable(bool ended) noexcept {
+        readable_ = true;
+        read_ended_ = read_ended_ || ended;
+    }
+
+private:
+    friend class io_backend;
+
+    io_backend* backend_ = nullptr;
+    int fd_ = -1;
+    bool readable_ = true;
+    bool read_ended_ = false;
+};
+
 class io_backend {
 public:
     /// `readiness`: see tries_first.
     explicit io_backend(bool readiness) noexcept : tries_first_(readiness) {}
     io_backend(const io_backend&) = delete;
     io_backend& operator=(const io_backend&) = delete;
-    virtual ~io_backend() = default;
+    virtual ~io_backend() {
+        while (fd_attachment* a = attachments_.pop_front()) {
+            a->backend_ = nullptr;
+            a->readable_ = true;
+        }
+    }
 
     /// "epoll" or "io_uring".
     [[nodiscard]] virtual std::string_view name() const noexcept = 0;
@@ -73,6 +127,18 @@ public:
     /// Operations submitted and neither completed nor stopped yet.
     [[nodiscard]] virtual std::size_t in_flight() const noexcept = 0;
 
+    /// For an fd that will see many operations (a stream's socket): a readiness backend keeps
+    /// it registered from now until `attachment` is released, instead of registering it for
+    /// each wait and deregistering it after; a completion backend has nothing to keep.
+    /// Throws: `std::bad_alloc`.
+    void attach(fd_attachment& attachment, int fd) {
+        attachment.fd_ = fd;
+        if (!keep_registered(attachment))
+            return;
+        attachment.backend_ = this;
+        attachments_.push_back(attachment);
+    }
+
     /// Watchers set and not removed.
     [[nodiscard]] virtual std::size_t watchers() const noexcept = 0;
 
@@ -85,8 +151,30 @@ public:
     /// owns one is destroyed.
     virtual void cancel_all() noexcept = 0;
 
+protected:
+    /// attach(): true when the backend keeps the attachment's fd registered, and reports its
+    /// readability to it, until stop_keeping().
+    virtual bool keep_registered(fd_attachment& /*attachment*/) { return false; }
+    virtual void stop_keeping(fd_attachment& /*attachment*/) noexcept {}
+
 private:
+    friend class fd_attachment;
+
     bool tries_first_;
+    intrusive_list<fd_attachment> attachments_;
 };
+
+inline void fd_attachment::attach(io_backend& backend, int fd) {
+    release();
+    backend.attach(*this, fd);
+}
+
+inline void fd_attachment::release() noexcept {
+    if (io_backend* backend = std::exchange(backend_, nullptr)) {
+        unlink();
+        readable_ = true;
+        backend->stop_keeping(*this);
+    }
+}
 
 } // namespace corio::detail

@@ -38,24 +38,23 @@ public:
 
     void submit(io_op& op) override {
         fd_entry& e = entry(op.fd());
-        e.ops[index(op.direction())].push_back(op);
+        link(e, op);
         try {
             update(e);
         } catch (...) {
-            op.unlink();
+            unlink(e, op);
             forget_if_idle(e);
             throw;
         }
-        ++in_flight_;
     }
 
     // Unlinking is all it takes: nothing of the operation is in the kernel.
     cancel_answer cancel(io_op& op) noexcept override {
         if (!op.linked())
             return cancel_answer::too_late;
-        op.unlink();
-        --in_flight_;
-        refresh(op.fd());
+        fd_entry& e = *fds_.at(op.fd());
+        unlink(e, op);
+        refresh(e.fd);
         return cancel_answer::stopped;
     }
 
@@ -103,12 +102,26 @@ public:
     void cancel_all() noexcept override {
         for (auto& [fd, e] : fds_)
             for (auto& ops : e->ops)
-                complete_all(ops, -ECANCELED);
+                complete_all(*e, ops, -ECANCELED);
         for (auto it = fds_.begin(); it != fds_.end();) {
             fd_entry& e = *it->second;
             ++it;
             refresh(e.fd);
         }
+    }
+
+protected:
+    bool keep_registered(fd_attachment& attachment) override {
+        entry(attachment.fd()).kept = &attachment;
+        return true;
+    }
+
+    void stop_keeping(fd_attachment& attachment) noexcept override {
+        auto it = fds_.find(attachment.fd());
+        if (it == fds_.end())
+            return;
+        it->second->kept = nullptr;
+        refresh(attachment.fd());
     }
 
 private:
@@ -117,9 +130,17 @@ private:
     // iteration while its fd is ready (asyncio's add_reader), an operation that found nothing
     // (another took the data) tries again while there is something, and a fd nobody waits on
     // costs nothing. An fd nobody waits on is deregistered: it is the caller's, and may be closed.
+    // A kept fd (attached: its owner says when it closes it) stays registered, edge-triggered
+    // for both directions, so its waits cost no epoll_ctl: every operation on it tries its
+    // system call before it waits, so an edge reported while none waited is never missed.
+    // Watchers and readiness waits have nothing to try, so while there are some it is
+    // level-triggered as any other fd; switching back re-arms (EPOLL_CTL_MOD reports what is
+    // ready then).
     struct fd_entry {
         int fd = -1;
-        std::uint32_t registered = 0; // the events epoll watches; 0: not registered
+        std::uint32_t registered = 0;    // the events epoll watches; 0: not registered
+        fd_attachment* kept = nullptr;   // told each time the fd is readable
+        std::size_t readiness_waits = 0; // operations that only wait for readiness
         std::array<intrusive_list<io_op>, 2> ops;
         std::array<fd_watcher*, 2> watchers{};
     };
@@ -135,7 +156,26 @@ private:
         return *slot;
     }
 
+    void link(fd_entry& e, io_op& op) noexcept {
+        e.ops[index(op.direction())].push_back(op);
+        e.readiness_waits += op.waits_for_readiness() ? 1 : 0;
+        ++in_flight_;
+    }
+
+    void unlink(fd_entry& e, io_op& op) noexcept {
+        op.unlink(); // nothing to do if popped already
+        e.readiness_waits -= op.waits_for_readiness() ? 1 : 0;
+        --in_flight_;
+    }
+
+    [[nodiscard]] static bool edge_triggered(const fd_entry& e) noexcept {
+        return e.kept != nullptr && e.readiness_waits == 0 && e.watchers[0] == nullptr &&
+               e.watchers[1] == nullptr;
+    }
+
     [[nodiscard]] static std::uint32_t wanted(const fd_entry& e) noexcept {
+        if (edge_triggered(e))
+            return EPOLLIN | EPOLLRDHUP | EPOLLOUT | EPOLLET;
         std::uint32_t events = 0;
         if (!e.ops[0].empty() || e.watchers[0] != nullptr)
             events |= EPOLLIN | EPOLLRDHUP;
@@ -185,35 +225,37 @@ private:
     void dispatch(fd_entry& e, std::uint32_t events) noexcept {
         const int fd = e.fd;
         const bool failed = (events & (EPOLLERR | EPOLLHUP)) != 0;
-        if (failed || (events & (EPOLLIN | EPOLLRDHUP)) != 0)
+        if (failed || (events & (EPOLLIN | EPOLLRDHUP)) != 0) {
+            if (e.kept != nullptr) // before the reads, which may find it drained again
+                e.kept->became_readable(failed || (events & EPOLLRDHUP) != 0);
             notify(e, 0);
+        }
         if (failed || (events & EPOLLOUT) != 0)
             notify(e, 1);
         refresh(fd);
     }
 
     void notify(fd_entry& e, std::size_t direction) noexcept {
-        perform_all(e.ops[direction]);
+        perform_all(e, e.ops[direction]);
         if (fd_watcher* w = e.watchers[direction])
             w->ready();
     }
 
     // Each operation tries its system call in turn, oldest first; one that would still block
     // (another took the data) stays for the next readiness.
-    void perform_all(intrusive_list<io_op>& ops) noexcept {
-        ops.for_each([this](io_op& op) {
+    void perform_all(fd_entry& e, intrusive_list<io_op>& ops) noexcept {
+        ops.for_each([this, &e](io_op& op) {
             const int result = op.perform();
             if (result == -EAGAIN)
                 return;
-            op.unlink();
-            --in_flight_;
+            unlink(e, op);
             op.complete(result);
         });
     }
 
-    void complete_all(intrusive_list<io_op>& ops, int result) noexcept {
+    void complete_all(fd_entry& e, intrusive_list<io_op>& ops, int result) noexcept {
         while (io_op* op = ops.pop_front()) {
-            --in_flight_;
+            unlink(e, *op);
             op->complete(result);
         }
     }
