@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# W4 and W5 against each echo server: the plain C epoll one, then corio's echo_server on each
-# backend. Each server runs alone, started fresh; the load generators report the server's
-# CPU time from /proc, so client and server sharing the CPUs does not blur it.
+# W4 and W5 against each echo server: the plain C ones (epoll, io_uring), then corio's
+# echo_server on each backend. Each server runs alone, started fresh; the load generators
+# report the server's CPU time from /proc, so client and server sharing the CPUs does not
+# blur it.
 #   echo_bench.sh BUILD_DIR [ROUNDS=3]
 set -euo pipefail
 build=$(cd "$1" && pwd)
@@ -35,6 +36,11 @@ measure() {
 for round in $(seq "$rounds"); do
     echo "# W4/W5 round $round of $rounds"
     measure c-epoll "$build/bench/c_echo_server" 0
+    if [ -x "$build/bench/c_uring_echo_server" ]; then
+        measure c-io_uring "$build/bench/c_uring_echo_server" 0
+    elif [ "$round" = 1 ]; then
+        echo "# c-io_uring: not built (corio was built without liburing-dev)"
+    fi
     for backend in epoll io_uring; do
         measure "corio-$backend" "$build/examples/echo_server" --port 0 --backend "$backend"
     done
