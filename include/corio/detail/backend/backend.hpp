@@ -70,6 +70,12 @@ public:
 private:
     friend class io_backend;
 
+    // Nothing reports readability any more.
+    void forget() noexcept {
+        backend_ = nullptr;
+        readable_ = true;
+    }
+
     io_backend* backend_ = nullptr;
     int fd_ = -1;
     bool readable_ = true;
@@ -83,10 +89,8 @@ public:
     io_backend(const io_backend&) = delete;
     io_backend& operator=(const io_backend&) = delete;
     virtual ~io_backend() {
-        while (fd_attachment* a = attachments_.pop_front()) {
-            a->backend_ = nullptr;
-            a->readable_ = true;
-        }
+        while (fd_attachment* a = attachments_.pop_front())
+            a->forget();
     }
 
     /// "epoll" or "io_uring".
@@ -170,9 +174,9 @@ inline void fd_attachment::attach(io_backend& backend, int fd) {
 }
 
 inline void fd_attachment::release() noexcept {
-    if (io_backend* backend = std::exchange(backend_, nullptr)) {
+    if (io_backend* backend = backend_) {
         unlink();
-        readable_ = true;
+        forget();
         backend->stop_keeping(*this);
     }
 }
