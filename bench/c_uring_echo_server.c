@@ -5,7 +5,12 @@
  * buffer; a send the kernel cut short is submitted again for the rest before the next
  * receive (back-pressure, as echo_server).
  *
- *   c_uring_echo_server [PORT=0]
+ * With MODE "multishot" it receives the other way io_uring offers instead: one multishot
+ * receive per connection into buffers the kernel picks from a shared ring of provided
+ * buffers, each echoed from where it landed and given back once sent. Kept to measure that
+ * way against the plain one (corio receives the plain way).
+ *
+ *   c_uring_echo_server [PORT=0] [MODE=plain|multishot]
  *
  * Prints "listening on 127.0.0.1:PORT" and serves until SIGINT or SIGTERM. */
 #define _GNU_SOURCE
@@ -27,17 +32,31 @@
 
 enum { buffer_size = 64 * 1024, ring_entries = 1024 };
 
+/* The provided buffers of multishot mode, as large as plain mode's buffer (64 MiB in all). */
+enum { provided_count = 1024, provided_size = 64 * 1024, provided_group = 0 };
+
 /* A completion's user_data: a connection's address with the operation in its low bit, or
  * one of these (connections are never at addresses below 8). */
-enum { tag_send = 1, tag_accept = 2, tag_signal = 4 };
+enum { tag_send = 1, tag_accept = 2, tag_signal = 4, tag_ignored = 6 };
 
 struct connection {
     int fd;
     size_t pending, offset; /* bytes received and not yet echoed, from offset */
-    char buffer[buffer_size];
+    /* multishot mode: the provided buffers received and not yet echoed, oldest first (-1:
+     * none), and what is in flight; the connection goes once nothing is. */
+    int first, last;
+    int receiving, sending, closing;
+    char buffer[]; /* plain mode's */
 };
 
 static struct io_uring ring;
+static int multishot;
+
+/* multishot mode's buffers, each in the ring or in one connection's queue */
+static struct io_uring_buf_ring* provided;
+static char* provided_memory;
+static int provided_next[provided_count];
+static size_t provided_length[provided_count];
 
 static void fail(const char* what, int error) {
     fprintf(stderr, "c_uring_echo_server: %s: %s\n", what, strerror(error));
@@ -60,6 +79,15 @@ static void receive(struct connection* c) {
     io_uring_sqe_set_data64(sqe, (uintptr_t)c);
 }
 
+static void receive_many(struct connection* c) {
+    struct io_uring_sqe* sqe = slot();
+    io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = provided_group;
+    io_uring_sqe_set_data64(sqe, (uintptr_t)c);
+    c->receiving = 1;
+}
+
 static void send_pending(struct connection* c) {
     struct io_uring_sqe* sqe = slot();
     io_uring_prep_send(sqe, c->fd, c->buffer + c->offset, c->pending, MSG_NOSIGNAL);
@@ -77,17 +105,125 @@ static void drop(struct connection* c) {
     free(c);
 }
 
+static char* provided_buffer(int id) {
+    return provided_memory + (size_t)id * provided_size;
+}
+
+static void give_back(int id) {
+    io_uring_buf_ring_add(provided,
+                          provided_buffer(id),
+                          provided_size,
+                          (unsigned short)id,
+                          io_uring_buf_ring_mask(provided_count),
+                          0);
+    io_uring_buf_ring_advance(provided, 1);
+}
+
+static void setup_provided(void) {
+    provided_memory = malloc((size_t)provided_count * provided_size);
+    if (posix_memalign((void**)&provided, 4096, provided_count * sizeof(struct io_uring_buf)) ||
+        provided_memory == NULL)
+        fail("allocating the provided buffers", ENOMEM);
+    struct io_uring_buf_reg reg;
+    memset(&reg, 0, sizeof reg);
+    reg.ring_addr = (uintptr_t)provided;
+    reg.ring_entries = provided_count;
+    reg.bgid = provided_group;
+    const int r = io_uring_register_buf_ring(&ring, &reg, 0);
+    if (r < 0)
+        fail("io_uring_register_buf_ring", -r);
+    io_uring_buf_ring_init(provided);
+    for (int id = 0; id < provided_count; ++id)
+        give_back(id);
+}
+
+/* multishot mode: the oldest buffer of the queue goes out (from c->offset), unless one is. */
+static void send_first(struct connection* c) {
+    if (c->sending || c->first < 0)
+        return;
+    struct io_uring_sqe* sqe = slot();
+    io_uring_prep_send(sqe,
+                       c->fd,
+                       provided_buffer(c->first) + c->offset,
+                       provided_length[c->first] - c->offset,
+                       MSG_NOSIGNAL);
+    io_uring_sqe_set_data64(sqe, (uintptr_t)c | tag_send);
+    c->sending = 1;
+}
+
+/* A connection that ended goes once the kernel holds nothing of it. */
+static void end(struct connection* c) {
+    if (!c->closing) {
+        c->closing = 1;
+        if (c->receiving) { /* its last completion comes as -ECANCELED */
+            struct io_uring_sqe* sqe = slot();
+            io_uring_prep_cancel64(sqe, (uintptr_t)c, 0);
+            io_uring_sqe_set_data64(sqe, tag_ignored);
+        }
+    }
+    if (c->receiving || c->sending)
+        return;
+    for (int id = c->first; id >= 0; id = provided_next[id])
+        give_back(id);
+    drop(c);
+}
+
+static void received_many(struct connection* c, int result, unsigned flags) {
+    if ((flags & IORING_CQE_F_MORE) == 0)
+        c->receiving = 0;
+    if (result > 0) {
+        const int id = (int)(flags >> IORING_CQE_BUFFER_SHIFT);
+        provided_length[id] = (size_t)result;
+        provided_next[id] = -1;
+        if (c->first < 0)
+            c->first = id;
+        else
+            provided_next[c->last] = id;
+        c->last = id;
+        send_first(c);
+    }
+    if (c->closing || (result <= 0 && result != -ENOBUFS)) {
+        end(c);
+        return;
+    }
+    /* Ended early (out of buffers, or the kernel's choice): receive again once this
+     * connection's own buffers are back, or now if it holds none. */
+    if (!c->receiving && c->first < 0)
+        receive_many(c);
+}
+
+static void sent_many(struct connection* c, int result) {
+    c->sending = 0;
+    if (result < 0 || c->closing) {
+        end(c);
+        return;
+    }
+    c->offset += (size_t)result;
+    if (c->offset == provided_length[c->first]) {
+        const int id = c->first;
+        c->first = provided_next[id];
+        c->offset = 0;
+        give_back(id);
+        if (c->first < 0 && !c->receiving)
+            receive_many(c);
+    }
+    send_first(c);
+}
+
 static void accepted(int fd) {
     const int on = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
-    struct connection* c = malloc(sizeof *c);
+    struct connection* c = calloc(1, sizeof *c + (multishot ? 0 : buffer_size));
     if (c == NULL) {
         close(fd);
         return;
     }
     c->fd = fd;
-    c->pending = c->offset = 0;
-    receive(c);
+    c->first = c->last = -1;
+    if (multishot)
+        receive_many(c);
+    else
+        receive(c);
 }
 
 static void received(struct connection* c, int result) {
@@ -127,6 +263,9 @@ static void setup_ring(void) {
 
 int main(int argc, char** argv) {
     const int port = argc > 1 ? atoi(argv[1]) : 0;
+    multishot = argc > 2 && strcmp(argv[2], "multishot") == 0;
+    if (argc > 2 && !multishot && strcmp(argv[2], "plain") != 0)
+        fail("MODE", EINVAL);
     sigset_t stop;
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);
@@ -150,6 +289,8 @@ int main(int argc, char** argv) {
     fflush(stdout);
 
     setup_ring();
+    if (multishot)
+        setup_provided();
     accept_all(listener);
     struct io_uring_sqe* sqe = slot();
     io_uring_prep_poll_add(sqe, signals, POLLIN);
@@ -165,6 +306,8 @@ int main(int argc, char** argv) {
             const uint64_t data = cqe->user_data;
             if (data == tag_signal)
                 return 0;
+            if (data == tag_ignored)
+                continue;
             if (data == tag_accept) {
                 if (cqe->res >= 0)
                     accepted(cqe->res);
@@ -173,7 +316,11 @@ int main(int argc, char** argv) {
                 continue;
             }
             struct connection* c = (struct connection*)(uintptr_t)(data & ~(uint64_t)tag_send);
-            if (data & tag_send)
+            if (multishot && (data & tag_send))
+                sent_many(c, cqe->res);
+            else if (multishot)
+                received_many(c, cqe->res, cqe->flags);
+            else if (data & tag_send)
                 sent(c, cqe->res);
             else
                 received(c, cqe->res);

@@ -37,7 +37,8 @@ for round in $(seq "$rounds"); do
     echo "# W4/W5 round $round of $rounds"
     measure c-epoll "$build/bench/c_echo_server" 0
     if [ -x "$build/bench/c_uring_echo_server" ]; then
-        measure c-io_uring "$build/bench/c_uring_echo_server" 0
+        measure c-io_uring "$build/bench/c_uring_echo_server" 0 plain
+        measure c-io_uring-multishot "$build/bench/c_uring_echo_server" 0 multishot
     elif [ "$round" = 1 ]; then
         echo "# c-io_uring: not built (corio was built without liburing-dev)"
     fi

@@ -273,31 +273,72 @@ TEST_CASE("out of descriptors, the server pauses accepting, keeps serving, and r
                 CHECK_THAT(c.message, Catch::Contains("out of resources"));
                 ++reports;
             });
+        // A low limit, set before the server starts: an io_uring multishot accept keeps the
+        // limit in force when it was submitted.
+        rlimit saved{};
+        REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved) == 0);
+        const int lowest_free = ::dup(0);
+        REQUIRE(lowest_free >= 0);
+        ::close(lowest_free);
+        rlimit low = saved;
+        low.rlim_cur = static_cast<rlim_t>(lowest_free + 16);
+        REQUIRE(::setrlimit(RLIMIT_NOFILE, &low) == 0);
+
         corio::server srv = co_await corio::start_server(echo_lines, "127.0.0.1", 0);
         corio::tcp_stream open = co_await corio::open_connection("127.0.0.1", srv.port());
         co_await open.write("before\n");
         CHECK(co_await open.readline() == "before\n");
 
-        rlimit saved{};
-        REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved) == 0);
-        // Room for the client's socket (the lowest free number), none for the server's accept.
-        const int lowest_free = ::dup(0);
-        REQUIRE(lowest_free >= 0);
-        ::close(lowest_free);
-        rlimit low = saved;
-        low.rlim_cur = static_cast<rlim_t>(lowest_free + 1);
-        REQUIRE(::setrlimit(RLIMIT_NOFILE, &low) == 0);
+        // Every descriptor taken but one, for the client's socket: none for the server's accept.
+        std::vector<corio::unique_fd> filler;
+        for (int fd; (fd = ::dup(0)) >= 0;)
+            filler.emplace_back(fd);
+        REQUIRE(errno == EMFILE);
+        filler.pop_back();
         corio::tcp_stream waiting = co_await corio::open_connection("127.0.0.1", srv.port());
         co_await corio::sleep(100ms);
         CHECK(reports == 1); // once, then a pause: no busy loop
         co_await open.write("during\n");
         CHECK(co_await open.readline() == "during\n"); // open connections go on
+        filler.clear();
         REQUIRE(::setrlimit(RLIMIT_NOFILE, &saved) == 0);
 
         co_await waiting.write("after\n"); // accepted once the pause is over
         CHECK(co_await waiting.readline() == "after\n");
         CHECK(reports == 1);
         corio::get_running_loop().set_exception_handler({});
+    };
+    corio::run(body());
+}
+
+TEST_CASE("connections reset before they are accepted reach the handler, and the server goes "
+          "on",
+          "[server]") {
+    auto body = []() -> corio::task<> {
+        int resets = 0;
+        auto count_resets = [&resets](corio::tcp_stream s) -> corio::task<> {
+            try {
+                co_await echo_lines(std::move(s));
+            } catch (const std::system_error& e) {
+                if (e.code() == std::errc::connection_reset)
+                    ++resets;
+            }
+        };
+        corio::server srv = co_await corio::start_server(count_resets, "127.0.0.1", 0);
+        const corio::endpoint address("127.0.0.1", srv.port());
+        // Connected and reset (SO_LINGER 0) while the loop does not run: the server accepts
+        // each one already reset.
+        for (int i = 0; i < 5; ++i) {
+            corio::unique_fd client(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+            REQUIRE(client);
+            REQUIRE(::connect(client.get(), address.data(), address.size()) == 0);
+            const linger reset{1, 0};
+            REQUIRE(::setsockopt(client.get(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset) == 0);
+        }
+        CHECK(co_await echo_client(srv.port(), 0, 3) == 12);
+        for (int i = 0; i < 1000 && resets < 5; ++i)
+            co_await corio::sleep(1ms);
+        CHECK(resets == 5);
     };
     corio::run(body());
 }

@@ -28,7 +28,8 @@ namespace corio::detail {
 /// for a result that owns something (accept's fd) and was never finished; partial(result),
 /// for a completion that leaves work to do (a short send): it takes the result in and says
 /// whether the operation must be submitted again; may_be_ready(), false when the system call
-/// would surely block, so the operation waits without trying it.
+/// would surely block, so the operation waits without trying it; progress(result), for each
+/// result of a multishot submission but its last (which comes to finish).
 // clang-format 14 mangles `{ expr } noexcept -> concept` requirements.
 // clang-format off
 template <class D>
@@ -120,6 +121,12 @@ public:
 #ifdef CORIO_HAS_IO_URING
     void prepare(io_uring_sqe& sqe) noexcept override {
         operation_.prepare(sqe);
+    }
+
+    // Only an operation that submits a multishot has results before its last.
+    void progress(int result) noexcept override {
+        if constexpr (requires { operation_.progress(result); })
+            operation_.progress(result);
     }
 #endif
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // corio/detail/socket_ops.hpp: the socket operations as io_awaiter descriptors: recv,
-// sendall, accept, connect, recvfrom, sendto.
+// sendall, accept, a server's accept loop, connect, recvfrom, sendto.
 // Layer L1: system calls and their results, no loop. Each says what it does without
 // blocking (perform), what its result means (finish) and how it reads in dump_tasks.
 #pragma once
@@ -192,6 +192,64 @@ public:
 private:
     sockaddr_storage peer_{};
     socklen_t size_ = 0;
+};
+
+/// Where accept_many_op hands each connection it accepts.
+class accept_sink {
+public:
+    virtual void accepted(unique_fd connection) noexcept = 0;
+
+protected:
+    ~accept_sink() = default;
+};
+
+// A listener's accept loop as one operation: it hands every connection to its sink and stays
+// waiting for the next, until an accept fails. On a readiness backend each readiness accepts
+// all that wait; on io_uring one multishot submission (Linux 5.19) accepts them all, so the
+// loop's task never resumes for a connection. `multishot` false: one accept per submission,
+// for older kernels.
+class accept_many_op : public socket_op {
+public:
+    accept_many_op(int fd, accept_sink& sink, bool multishot) noexcept
+        : socket_op(fd, io_direction::read, "accept"), sink_(&sink), multishot_(multishot) {}
+
+    int perform() noexcept {
+        for (;;) {
+            const int r =
+                syscall_result(::accept4(fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+            if (r < 0)
+                return r;
+            sink_->accepted(unique_fd(r));
+        }
+    }
+#ifdef CORIO_HAS_IO_URING
+    void prepare(io_uring_sqe& sqe) noexcept {
+        if (multishot_)
+            io_uring_prep_multishot_accept(
+                &sqe, fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        else
+            io_uring_prep_accept(&sqe, fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    }
+    void progress(int result) noexcept {
+        if (result >= 0)
+            sink_->accepted(unique_fd(result));
+    }
+#endif
+    // The last result: a connection too (a one-shot accept's, or one the kernel ended a
+    // multishot with), or why accepting stopped.
+    void finish(int result) const {
+        sink_->accepted(unique_fd(check(result)));
+    }
+    static void discard(int fd) noexcept {
+        sys::close(fd);
+    }
+    void describe(std::ostream& out) const {
+        describe_call(out);
+    }
+
+private:
+    accept_sink* sink_;
+    bool multishot_;
 };
 
 class connect_op : public socket_op {

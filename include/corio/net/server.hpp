@@ -127,18 +127,18 @@ inline void report(std::string message) {
         {std::move(message), std::current_exception(), current_task()});
 }
 
-template <class Stream, class Handler>
-task<> serve_connection(std::shared_ptr<Handler> handler, Stream stream) {
+// Runs a handler's task for one connection. The frame holds `handler`, the server's copy of
+// the caller's handler that `body` runs in, until it is done.
+inline task<> serve_connection([[maybe_unused]] std::shared_ptr<const void> handler, task<> body) {
     try {
-        co_await (*handler)(std::move(stream));
+        co_await std::move(body);
     } catch (const cancelled_error&) { // the server closed: not a failure
     } catch (...) {
         report("Unhandled exception in a server's connection handler");
     }
 }
 
-// accept(2)'s errors that concern one connection, not the listener (and a reset before the
-// stream could be set up): try the next.
+// accept(2)'s errors that concern one connection, not the listener: try the next.
 inline bool connection_error(int error) noexcept {
     switch (error) {
     case ECONNRESET:
@@ -168,6 +168,37 @@ inline bool out_of_resources(int error) noexcept {
 // the connections already open go on meanwhile (asyncio waits as long).
 inline constexpr std::chrono::seconds accept_pause{1};
 
+// Starts a handler task for each connection the accept loop hands over; one that cannot be
+// set up (epoll refuses it, memory runs out) is reported and closed, and the next comes.
+template <class Stream, class Handler>
+class connection_starter final : public accept_sink {
+public:
+    connection_starter(std::shared_ptr<server_state> state,
+                       std::shared_ptr<Handler> handler,
+                       std::size_t limit,
+                       loop_core& core) noexcept
+        : state_(std::move(state)), handler_(std::move(handler)), limit_(limit), core_(&core) {}
+
+    void accepted(unique_fd connection) noexcept override {
+        // A multishot accept may still deliver while the server or the loop closes.
+        if (state_->closed || core_->closing())
+            return;
+        try {
+            start_server_task(
+                state_,
+                serve_connection(handler_, (*handler_)(Stream(std::move(connection), {limit_}))));
+        } catch (...) {
+            report("Cannot serve a connection a server accepted");
+        }
+    }
+
+private:
+    std::shared_ptr<server_state> state_;
+    std::shared_ptr<Handler> handler_;
+    std::size_t limit_;
+    loop_core* core_;
+};
+
 template <class Stream, class Handler>
 task<> accept_connections(std::shared_ptr<server_state> state,
                           std::shared_ptr<Handler> handler,
@@ -175,15 +206,18 @@ task<> accept_connections(std::shared_ptr<server_state> state,
                           std::size_t limit) {
     loop_core& core = running_core();
     const endpoint address = socket_name(listener.get(), ::getsockname);
+    connection_starter<Stream, Handler> starter(state, std::move(handler), limit, core);
+    bool multishot = true;
     for (;;) {
         bool pause = false;
         try {
-            accepted connection = co_await io_awaiter<accept_op>(core, accept_op(listener.get()));
-            start_server_task(state,
-                              serve_connection(handler, Stream(std::move(connection.fd), {limit})));
+            co_await io_awaiter<accept_many_op>(core,
+                                                accept_many_op(listener.get(), starter, multishot));
         } catch (const std::system_error& e) {
             const int error = e.code().value();
-            if (out_of_resources(error)) {
+            if (error == EINVAL && multishot) {
+                multishot = false; // a kernel before 5.19
+            } else if (out_of_resources(error)) {
                 report("accept on " + address.to_string() +
                        " is out of resources; accepting again in 1 s");
                 pause = true;

@@ -17,7 +17,8 @@ enum class io_direction : unsigned char { read, write };
 /// backend links it into its own lists. complete() is called exactly once, on the loop
 /// thread, unless the backend's cancel() answered stopped first. A readiness backend calls
 /// perform() each time the fd is ready, and completes the operation with its result unless
-/// that is -EAGAIN.
+/// that is -EAGAIN. A multishot submission (io_uring's accept) calls progress() for each of
+/// its results but the last, which comes to complete().
 class io_op : public list_hook {
 public:
     /// `readiness`: the operation only waits for the fd to be ready (a poll).
@@ -37,6 +38,9 @@ public:
 #ifdef CORIO_HAS_IO_URING
     /// A completion backend's way: fills `sqe` (all but its user_data) with the operation.
     virtual void prepare(io_uring_sqe& sqe) noexcept = 0;
+
+    /// One of many results of a multishot submission: the operation stays in flight.
+    virtual void progress(int result) noexcept = 0;
 #endif
 
     /// The outcome: >= 0 on success (a count, an fd; for a readiness wait, any value), or -errno;

@@ -330,6 +330,10 @@ private:
             return true;
         }
         io_op& op = *reinterpret_cast<io_op*>(c.data);
+        if ((c.flags & IORING_CQE_F_MORE) != 0) {
+            op.progress(c.result); // a multishot submission goes on
+            return true;
+        }
         op.unlink();
         --in_flight_;
         op.complete(c.result);
