@@ -1,6 +1,7 @@
 # Thin wrapper over CMake: `make examples` and `make test` are the README's quick start.
 # Each first installs the Debian packages that are missing (as root), or says which to install.
 
+BENCH_PACKAGES := python3 python3-uvloop
 PACKAGES := g++ clang clang-19 libclang-rt-19-dev cmake make pkg-config catch2 libfmt-dev liburing-dev
 JOBS ?= $(shell nproc)
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -8,13 +9,14 @@ TSAN := -fsanitize=thread -fno-omit-frame-pointer
 EXAMPLES := 01_coroutine_object 02_await 03_run 04_sleep_concurrency 05_async_with \
             06_task_group 07_blocking_vs_async 08_sync_vs_async
 
-.PHONY: all deps examples test test-release test-sanitize test-clang test-tsan bench clean
+.PHONY: all deps deps-bench examples test test-release test-sanitize test-clang test-tsan bench clean
 
 all: test
 
-deps:
+# Installs the Debian packages of $(1) that are missing (as root), or says which to install.
+define install_missing
 	@missing=""; \
-	for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	    if [ "$$(id -u)" -ne 0 ]; then \
 	        echo "corio needs these Debian packages; as root run:"; \
@@ -24,6 +26,15 @@ deps:
 	    echo "installing:$$missing"; \
 	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
 	fi
+endef
+
+deps:
+	$(call install_missing,$(PACKAGES))
+
+# The peers the benchmark suite measures corio against; make bench skips a missing one
+# with a line naming its package.
+deps-bench:
+	$(call install_missing,$(BENCH_PACKAGES))
 
 build/release/CMakeCache.txt: | deps
 	cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release
@@ -66,6 +77,7 @@ bench: deps build/release/CMakeCache.txt
 	cmake --build build/release -j $(JOBS) --target bench
 	CORIO_BACKEND=epoll build/release/bench/corio_bench
 	CORIO_BACKEND=io_uring build/release/bench/corio_bench
+	bench/peers.sh
 	bench/echo_bench.sh build/release
 
 clean:
