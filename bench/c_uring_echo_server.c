@@ -45,7 +45,7 @@ struct connection {
     /* multishot mode: the provided buffers received and not yet echoed, oldest first (-1:
      * none), and what is in flight; the connection goes once nothing is. */
     int first, last;
-    int receiving, sending, closing;
+    int receiving, sending, closing, peer_done;
     char buffer[]; /* plain mode's */
 };
 
@@ -182,7 +182,13 @@ static void received_many(struct connection* c, int result, unsigned flags) {
         c->last = id;
         send_first(c);
     }
-    if (c->closing || (result <= 0 && result != -ENOBUFS)) {
+    if (result == 0 && !c->closing) { /* the peer is done: echo what is queued, then end */
+        c->peer_done = 1;
+        if (!c->sending)
+            end(c);
+        return;
+    }
+    if (c->closing || (result < 0 && result != -ENOBUFS)) {
         end(c);
         return;
     }
@@ -204,6 +210,10 @@ static void sent_many(struct connection* c, int result) {
         c->first = provided_next[id];
         c->offset = 0;
         give_back(id);
+        if (c->first < 0 && c->peer_done) {
+            end(c);
+            return;
+        }
         if (c->first < 0 && !c->receiving)
             receive_many(c);
     }
