@@ -1,7 +1,7 @@
 # Thin wrapper over CMake: `make examples` and `make test` are the README's quick start.
 # Each first installs the Debian packages that are missing (as root), or says which to install.
 
-BENCH_PACKAGES := python3 python3-uvloop
+BENCH_PACKAGES := python3 python3-uvloop libasio-dev libuv1-dev gnuplot-nox
 PACKAGES := g++ clang clang-19 libclang-rt-19-dev cmake make pkg-config catch2 libfmt-dev liburing-dev
 JOBS ?= $(shell nproc)
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -73,12 +73,13 @@ test-tsan: deps
 	cmake --build build/tsan -j $(JOBS)
 	TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build/tsan --output-on-failure -j $(JOBS)
 
+# Every workload with every implementation found, interleaved, median of 3 (bench/run.py);
+# QUICK=1 is a reduced run of about a minute. Configuring again finds a peer
+# installed since the last run.
 bench: deps build/release/CMakeCache.txt
-	cmake --build build/release -j $(JOBS) --target bench
-	CORIO_BACKEND=epoll build/release/bench/corio_bench
-	CORIO_BACKEND=io_uring build/release/bench/corio_bench
-	bench/peers.sh
-	bench/echo_bench.sh build/release
+	cmake -S . -B build/release >/dev/null
+	cmake --build build/release -j $(JOBS) --target bench -- --no-print-directory
+	bench/run.py build/release $(if $(QUICK),--quick)
 
 clean:
 	rm -rf build

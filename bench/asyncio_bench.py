@@ -4,7 +4,11 @@
 W1 task churn, W2 fan-out, W3 timers, W6 queue ping-pong, with the same parameters and the
 same one-line output, on asyncio's own loop or on uvloop's.
 
-    asyncio_bench.py [--loop asyncio|uvloop] [W1|W2|W3|W6]...  (all when none is named)
+    asyncio_bench.py [--loop asyncio|uvloop] [--quick] [W1|W2|W3|W6]...  (all when none is named)
+
+--quick runs smaller sizes (W1 200,000; W2 20,000; W3 100,000 only; W6 200,000) for a check
+that takes seconds; its figures are not the suite's. The W2 and W3 lines end in
+bytes_per_op, the memory per task worked out from rss_kb and the RSS before the tasks.
 
 Each workload runs in its own asyncio.Runner on a fresh loop. Every result is checked; a
 wrong one exits with an error. Without the uvloop module, --loop uvloop prints one line
@@ -19,10 +23,23 @@ import time
 IMPL = "asyncio"
 
 
-def report(workload, n, seconds, per_op_ns):
+def report(workload, n, seconds, per_op_ns, baseline_kb=None):
+    """baseline_kb: the RSS before the workload's tasks were made; given, the line ends in
+    the bytes per task that the peak RSS grew by beyond it."""
     rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    extra = ""
+    if baseline_kb is not None:
+        extra = f" bytes_per_op={round((rss_kb - baseline_kb) * 1024 / n)}"
     print(f"workload={workload} impl={IMPL} n={n} seconds={seconds:.4f} "
-          f"per_op_ns={per_op_ns:.1f} rss_kb={rss_kb}", flush=True)
+          f"per_op_ns={per_op_ns:.1f} rss_kb={rss_kb}{extra}", flush=True)
+
+
+def current_rss_kb():
+    """The RSS now, not the peak that ru_maxrss gives: the second field of /proc/self/statm
+    is the resident pages."""
+    with open("/proc/self/statm") as statm:
+        resident_pages = int(statm.read().split()[1])
+    return resident_pages * resource.getpagesize() // 1024
 
 
 def check(ok, message):
@@ -58,11 +75,12 @@ async def yield_once():
 
 async def fan_out(n):
     """W2: N tasks that each yield once, gathered."""
+    baseline_kb = current_rss_kb()  # read before the clock starts, so it is not timed
     start = time.perf_counter()
     results = await asyncio.gather(*[yield_once() for _ in range(n)])
     s = time.perf_counter() - start
     check(sum(results) == n, "W2: tasks were lost")
-    report("W2", n, s, s * 1e9 / n)
+    report("W2", n, s, s * 1e9 / n, baseline_kb)
 
 
 async def sleep_for(ms):
@@ -74,6 +92,7 @@ async def timers(n):
     """W3: N concurrent sleeps of x % 100 ms, x an LCG from seed 12345; the figure is the
     wall time beyond the longest sleep (0.1 s), per task."""
     x = 12345
+    baseline_kb = current_rss_kb()
     start = time.perf_counter()
     sleeps = []
     for _ in range(n):
@@ -82,7 +101,7 @@ async def timers(n):
     results = await asyncio.gather(*sleeps)
     s = time.perf_counter() - start
     check(sum(results) == n, "W3: sleepers were lost")
-    report("W3", n, s, (s - 0.1) * 1e9 / n)
+    report("W3", n, s, (s - 0.1) * 1e9 / n, baseline_kb)
 
 
 async def produce(q, n):
@@ -114,11 +133,21 @@ WORKLOADS = {
     "W6": [(queue_ping_pong, 1_000_000)],
 }
 
+# --quick: the same workloads, smaller, in the same order.
+QUICK_WORKLOADS = {
+    "W1": [(task_churn, 200_000)],
+    "W2": [(fan_out, 20_000)],
+    "W3": [(timers, 100_000)],
+    "W6": [(queue_ping_pong, 200_000)],
+}
+
 
 def main():
     global IMPL
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
+    parser.add_argument("--quick", action="store_true",
+                        help="smaller sizes: W1 200,000, W2 20,000, W3 100,000, W6 200,000")
     parser.add_argument("workloads", nargs="*", help="W1 W2 W3 W6 (all when none)")
     args = parser.parse_args()
     unknown = [w for w in args.workloads if w not in WORKLOADS]
@@ -133,7 +162,7 @@ def main():
             return
         loop_factory = uvloop.new_event_loop
     IMPL = args.loop
-    for name, runs in WORKLOADS.items():
+    for name, runs in (QUICK_WORKLOADS if args.quick else WORKLOADS).items():
         if args.workloads and name not in args.workloads:
             continue
         for workload, n in runs:

@@ -3,13 +3,15 @@
 // W1 task churn, W2 fan-out, W3 timers, W6 queue ping-pong; T1/T2 for to_thread; and S1, a
 // TCP ping-pong on the loop's sock_* calls. One line per figure, in the format
 // docs/benchmarks.md gives.
-// Usage: corio_bench [W1|W2|W3|W6|T1|T2|S1]...  (all when none is named)
+// Usage: corio_bench [--quick] [W1|W2|W3|W6|T1|T2|S1]...  (all when none is named)
 #include <corio/corio.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fmt/core.h>
@@ -19,6 +21,7 @@
 #include <string_view>
 #include <system_error>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 #include <netinet/in.h>
@@ -34,6 +37,24 @@ long peak_rss_kb() {
     rusage usage{};
     getrusage(RUSAGE_SELF, &usage);
     return usage.ru_maxrss;
+}
+
+long current_rss_kb() {
+    long pages = 0, resident = 0;
+    if (std::FILE* statm = std::fopen("/proc/self/statm", "r")) {
+        if (std::fscanf(statm, "%ld %ld", &pages, &resident) != 2)
+            resident = 0;
+        std::fclose(statm);
+    }
+    return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+// The memory a workload's N tasks held at their peak, per task: the process's peak RSS after
+// the workload less its RSS before the first task was made. Meaningful when the workload is
+// the largest the process has run so far, so the runner gives each its own process.
+std::string bytes_per_op(long rss_before_kb, std::size_t n) {
+    const long grown_kb = std::max(0L, peak_rss_kb() - rss_before_kb);
+    return fmt::format(" bytes_per_op={}", grown_kb * 1024 / static_cast<long>(n));
 }
 
 std::string impl_name() {
@@ -89,13 +110,14 @@ corio::task<> yield_once() {
 // W2: spawn N tasks that each yield once, gather them all.
 corio::task<> fan_out(std::size_t n) {
     std::vector<corio::task<>> tasks;
+    const long rss_before_kb = current_rss_kb();
     tasks.reserve(n);
     auto start = corio::clock::now();
     for (std::size_t i = 0; i < n; ++i)
         tasks.push_back(yield_once());
     co_await corio::gather(std::move(tasks));
     double s = seconds_since(start);
-    report("W2", n, s, s * 1e9 / static_cast<double>(n));
+    report("W2", n, s, s * 1e9 / static_cast<double>(n), bytes_per_op(rss_before_kb, n));
 }
 
 corio::task<> sleep_for(std::chrono::milliseconds d) {
@@ -106,6 +128,7 @@ corio::task<> sleep_for(std::chrono::milliseconds d) {
 // time beyond the longest sleep (0.1 s), per task.
 corio::task<> timers(std::size_t n) {
     std::vector<corio::task<>> tasks;
+    const long rss_before_kb = current_rss_kb();
     tasks.reserve(n);
     std::uint32_t x = 12345;
     auto start = corio::clock::now();
@@ -115,7 +138,7 @@ corio::task<> timers(std::size_t n) {
     }
     co_await corio::gather(std::move(tasks));
     double s = seconds_since(start);
-    report("W3", n, s, (s - 0.1) * 1e9 / static_cast<double>(n));
+    report("W3", n, s, (s - 0.1) * 1e9 / static_cast<double>(n), bytes_per_op(rss_before_kb, n));
 }
 
 corio::task<> produce(corio::queue<std::size_t>& q, std::size_t n) {
@@ -251,14 +274,28 @@ corio::task<> tcp_ping_pong(std::size_t connections, std::size_t round_trips) {
                        static_cast<double>(n) / s));
 }
 
-bool wanted(int argc, char** argv, const char* workload) {
-    if (argc < 2)
-        return true;
-    for (int i = 1; i < argc; ++i)
-        if (std::strcmp(argv[i], workload) == 0)
-            return true;
-    return false;
-}
+// The command line: workload names, and --quick for the reduced sizes `make bench QUICK=1`
+// runs.
+struct options {
+    std::vector<std::string_view> workloads;
+    bool quick = false;
+
+    options(int argc, char** argv) {
+        for (int i = 1; i < argc; ++i) {
+            const std::string_view arg = argv[i];
+            if (arg == "--quick")
+                quick = true;
+            else
+                workloads.push_back(arg);
+        }
+    }
+
+    bool wanted(std::string_view workload) const {
+        return workloads.empty() || std::ranges::find(workloads, workload) != workloads.end();
+    }
+
+    std::size_t size(std::size_t full, std::size_t reduced) const { return quick ? reduced : full; }
+};
 
 } // namespace
 
@@ -270,22 +307,24 @@ int main(int argc, char** argv) {
         fmt::print("# {}: {}\n", requested ? requested : "automatic", e.what());
         return 0;
     }
-    if (wanted(argc, argv, "W1"))
-        corio::run(task_churn(1'000'000));
-    if (wanted(argc, argv, "W2"))
-        corio::run(fan_out(100'000));
-    if (wanted(argc, argv, "W3")) {
+    const options run(argc, argv);
+    if (run.wanted("W1"))
+        corio::run(task_churn(run.size(1'000'000, 200'000)));
+    if (run.wanted("W2"))
+        corio::run(fan_out(run.size(100'000, 20'000)));
+    if (run.wanted("W3")) {
         corio::run(timers(100'000));
-        corio::run(timers(1'000'000));
+        if (!run.quick)
+            corio::run(timers(1'000'000));
     }
-    if (wanted(argc, argv, "W6"))
-        corio::run(queue_ping_pong(1'000'000));
-    if (wanted(argc, argv, "T1"))
-        corio::run(to_thread_round_trip(100'000));
-    if (wanted(argc, argv, "T2"))
+    if (run.wanted("W6"))
+        corio::run(queue_ping_pong(run.size(1'000'000, 200'000)));
+    if (run.wanted("T1"))
+        corio::run(to_thread_round_trip(run.size(100'000, 20'000)));
+    if (run.wanted("T2"))
         corio::run(to_thread_blocking(64));
-    if (wanted(argc, argv, "S1")) {
-        corio::run(tcp_ping_pong(1, 100'000));
-        corio::run(tcp_ping_pong(50, 200'000));
+    if (run.wanted("S1")) {
+        corio::run(tcp_ping_pong(1, run.size(100'000, 20'000)));
+        corio::run(tcp_ping_pong(50, run.size(200'000, 50'000)));
     }
 }
