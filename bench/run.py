@@ -146,7 +146,8 @@ class Run:
 
     def __init__(self, args):
         self.args = args
-        self.figures = {}  # (panel, impl) -> {metric: [value per round]}
+        self.figures = {}  # (panel, impl) -> {metric: {round: value}}
+        self.round = 0
         self.failures = []
         self.notes = []
         self.started = time.monotonic()
@@ -169,7 +170,7 @@ class Run:
                     number = float(value)
                 except ValueError:  # workload=, impl=
                     continue
-                figures.setdefault(metric, []).append(number)
+                figures.setdefault(metric, {})[self.round] = number
 
     def note(self, text):
         if text not in self.notes:
@@ -241,6 +242,7 @@ class Run:
         steps = len(jobs) * self.args.rounds
         step = 0
         for round_ in range(self.args.rounds):
+            self.round = round_
             for group in groups:
                 # Each round starts the list at another implementation, so none is always first.
                 members = [i for i in runnable if group in i.groups]
@@ -257,7 +259,7 @@ class Run:
 
     def median(self, key, impl, metric):
         values = self.figures.get((key, impl), {}).get(metric)
-        return statistics.median(values) if values else None
+        return statistics.median(values.values()) if values else None
 
 
 def number(value):
@@ -325,8 +327,8 @@ def write_csv(run, path):
         f.write("\n")
         for (key, impl), metrics in sorted(run.figures.items()):
             for metric, values in metrics.items():
-                cells = [key, impl, metric, f"{statistics.median(values):g}"]
-                cells += [f"{v:g}" for v in values] + [""] * (rounds - len(values))
+                cells = [key, impl, metric, f"{statistics.median(values.values()):g}"]
+                cells += [f"{values[r]:g}" if r in values else "" for r in range(rounds)]
                 f.write(",".join(cells) + "\n")
 
 
@@ -352,7 +354,7 @@ def chart(run, path, title):
         "set linetype 1 lc rgb '#1f6fd0'",
         "set linetype 2 lc rgb '#8a8a8a'",
         "set linetype 3 lc rgb '#e08a2c'",
-        f"set multiplot layout {rows},{columns} title '{title} (lower is better, but T2)'",
+        f"set multiplot layout {rows},{columns} title '{title} (lower is better; for T2 higher)'",
     ]
     for n, panel in enumerate(panels):
         impls = [impl for key, impl in run.figures if key == panel.key]

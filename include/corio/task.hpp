@@ -3,7 +3,10 @@
 // Layer L2. Knows nothing of the event loop: any resumer can drive a task.
 #pragma once
 
+#include <corio/detail/frame_cache.hpp>
+
 #include <coroutine>
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <optional>
@@ -43,6 +46,12 @@ public:
 
 class promise_base {
 public:
+    // Frames come from the thread's frame cache: a loop of short awaits reuses one block.
+    static void* operator new(std::size_t size) { return frame_cache::allocate(size); }
+    static void operator delete(void* frame, std::size_t size) noexcept {
+        frame_cache::deallocate(frame, size);
+    }
+
     std::suspend_always initial_suspend() noexcept { return {}; }
 
     struct final_awaiter {

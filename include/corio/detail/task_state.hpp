@@ -9,11 +9,13 @@
 #include <corio/task.hpp>
 
 #include <corio/detail/cancel_answer.hpp>
+#include <corio/detail/frame_cache.hpp>
 #include <corio/detail/intrusive_list.hpp>
 #include <corio/detail/ledger.hpp>
 
 #include <atomic>
 #include <coroutine>
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <ostream>
@@ -69,6 +71,12 @@ public:
     task_state_base(const task_state_base&) = delete;
     task_state_base& operator=(const task_state_base&) = delete;
     virtual ~task_state_base() { --thread_ledger().live_tasks; }
+
+    // From the frame cache, as the task's coroutine frame: spawn churn reuses both blocks.
+    static void* operator new(std::size_t size) { return frame_cache::allocate(size); }
+    static void operator delete(void* state, std::size_t size) noexcept {
+        frame_cache::deallocate(state, size);
+    }
 
     void add_ref() noexcept { ++refs_; }
     void release() noexcept {
