@@ -22,35 +22,21 @@
 #include <cstdio>
 #include <exception>
 #include <fmt/core.h>
-#include <fstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
-#include <unistd.h>
 #include <utility>
 #include <vector>
 
-#include <sys/resource.h>
+#include "bench_memory.hpp"
 
 namespace {
 
+using bench::bytes_per_op;
+using bench::current_rss_kb;
+using bench::peak_rss_kb;
+
 using clock_type = std::chrono::steady_clock;
-
-long peak_rss_kb() {
-    rusage usage{};
-    getrusage(RUSAGE_SELF, &usage);
-    return usage.ru_maxrss;
-}
-
-// ru_maxrss never goes down, so the baseline of a workload's own memory has to be the
-// resident set as it is now, which only statm gives.
-long current_rss_kb() {
-    std::ifstream statm("/proc/self/statm");
-    long size = 0, resident = 0;
-    if (!(statm >> size >> resident))
-        throw std::runtime_error("cannot read /proc/self/statm");
-    return resident * (sysconf(_SC_PAGESIZE) / 1024);
-}
 
 void report(std::string_view workload,
             std::size_t n,
@@ -65,14 +51,6 @@ void report(std::string_view workload,
                peak_rss_kb(),
                extra);
     std::fflush(stdout); // a pipe would hold the lines of a slow run back until the end
-}
-
-// W2 and W3's memory per task: what the peak grew by over the resident set before the first
-// task. Meaningful when the workload sets the process's peak, so run it alone to trust it; an
-// earlier, larger peak would make the difference negative, shown as 0 as corio_bench does.
-std::string bytes_per_op(long baseline_kb, std::size_t n) {
-    const long long grown_kb = std::max(0L, peak_rss_kb() - baseline_kb);
-    return fmt::format(" bytes_per_op={}", grown_kb * 1024 / static_cast<long long>(n));
 }
 
 double seconds_since(clock_type::time_point start) {

@@ -21,41 +21,21 @@
 #include <string_view>
 #include <system_error>
 #include <thread>
-#include <unistd.h>
 #include <vector>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
+
+#include "bench_memory.hpp"
 
 using namespace std::chrono_literals;
 
 namespace {
 
-long peak_rss_kb() {
-    rusage usage{};
-    getrusage(RUSAGE_SELF, &usage);
-    return usage.ru_maxrss;
-}
-
-long current_rss_kb() {
-    long pages = 0, resident = 0;
-    if (std::FILE* statm = std::fopen("/proc/self/statm", "r")) {
-        if (std::fscanf(statm, "%ld %ld", &pages, &resident) != 2)
-            resident = 0;
-        std::fclose(statm);
-    }
-    return resident * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
-// The memory a workload's N tasks held at their peak, per task: the process's peak RSS after
-// the workload less its RSS before the first task was made. Meaningful when the workload is
-// the largest the process has run so far, so the runner gives each its own process.
-std::string bytes_per_op(long rss_before_kb, std::size_t n) {
-    const long grown_kb = std::max(0L, peak_rss_kb() - rss_before_kb);
-    return fmt::format(" bytes_per_op={}", grown_kb * 1024 / static_cast<long>(n));
-}
+using bench::bytes_per_op;
+using bench::current_rss_kb;
+using bench::peak_rss_kb;
 
 std::string impl_name() {
     corio::event_loop loop;

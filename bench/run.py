@@ -92,9 +92,9 @@ def implementations(build):
     corio, corio_missing = binary("corio_bench", "make bench builds it")
     echo_server = build / "examples" / "echo_server"
     asio, asio_missing = binary("asio_bench", "apt-get install libasio-dev, then make bench")
-    asio_server, _ = binary("asio_echo_server", "")
+    asio_server = bench / "asio_echo_server"
     uv, uv_missing = binary("uv_bench", "apt-get install libuv1-dev, then make bench")
-    uv_server, _ = binary("uv_echo_server", "")
+    uv_server = bench / "uv_echo_server"
     uring_server, uring_missing = binary("c_uring_echo_server", "corio built without liburing-dev")
     python_missing = None if os.access(PYTHON, os.X_OK) else "not installed (apt-get install python3)"
     uvloop_missing = python_missing or uvloop_check()
@@ -167,10 +167,10 @@ class Run:
             figures = self.figures.setdefault((panel_key(fields), fields["impl"]), {})
             for metric, value in fields.items():
                 try:
-                    number = float(value)
+                    figure = float(value)
                 except ValueError:  # workload=, impl=
                     continue
-                figures.setdefault(metric, {})[self.round] = number
+                figures.setdefault(metric, {})[self.round] = figure
 
     def note(self, text):
         if text not in self.notes:
