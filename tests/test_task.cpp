@@ -147,12 +147,15 @@ TEST_CASE("a task that suspends resumes its awaiter when it finishes", "[task]")
 
 TEST_CASE("a freed frame is reused for any size of its 16-byte class", "[task][frame_cache]") {
     using corio::detail::frame_cache;
-    // 33 and 48 bytes share a class here, where malloc would take them from different bins.
-    void* block = frame_cache::allocate(33);
-    frame_cache::deallocate(block, 33);
-    void* again = frame_cache::allocate(48);
+    // 25 to 40 bytes are one class, as they are one malloc size (40 usable bytes).
+    void* block = frame_cache::allocate(25);
+    frame_cache::deallocate(block, 25);
+    void* again = frame_cache::allocate(40);
     CHECK(again == block);
-    frame_cache::deallocate(again, 48);
+    frame_cache::deallocate(again, 40);
+    void* next_class = frame_cache::allocate(41);
+    CHECK(next_class != block);
+    frame_cache::deallocate(next_class, 41);
 
     void* large = frame_cache::allocate(5000); // beyond the cached sizes: the heap's
     std::memset(large, 1, 5000);

@@ -204,6 +204,11 @@ public:
     /// The coroutine frame; for the loop, which runs a spawned task as a root.
     [[nodiscard]] std::coroutine_handle<promise_type> handle() const noexcept { return handle_; }
 
+    /// Gives up the frame, leaving the task empty; for the loop, which owns a spawned frame.
+    [[nodiscard]] std::coroutine_handle<promise_type> release() noexcept {
+        return std::exchange(handle_, {});
+    }
+
 private:
     friend promise_type;
     explicit task(std::coroutine_handle<promise_type> h) noexcept : handle_(h) {}

@@ -12,7 +12,6 @@
 #include <chrono>
 #include <coroutine>
 #include <cstdio>
-#include <optional>
 #include <ostream>
 
 namespace corio {
@@ -20,9 +19,12 @@ namespace detail {
 
 class sleep_awaiter final : public loop_waiter, public timer_node {
 public:
-    // A null deadline means: yield once, behind every task that is ready now.
-    sleep_awaiter(scheduler& loop, std::optional<clock::time_point> deadline) noexcept
-        : loop_waiter(loop), deadline_(deadline) {}
+    // The deadline `yield` means: yield once, behind every task that is ready now. It is the
+    // earliest time there is, long past, so no sleep_until means anything else by it.
+    static constexpr clock::time_point yield = clock::time_point::min();
+
+    sleep_awaiter(scheduler& loop, clock::time_point deadline) noexcept
+        : loop_waiter(loop), timer_node(deadline) {}
     sleep_awaiter(sleep_awaiter&&) noexcept = default; // before it is awaited only
     ~sleep_awaiter() {
         if (scheduled())
@@ -33,10 +35,10 @@ public:
 
     void await_suspend(std::coroutine_handle<> frame) {
         bind(frame);
-        if (deadline_)
-            loop_->add_timer(*this, *deadline_);
-        else
+        if (deadline() == yield)
             resume_later();
+        else
+            loop_->add_timer(*this, deadline());
         wait();
     }
 
@@ -52,9 +54,9 @@ public:
     void expire() noexcept override { resume_later(); }
 
     void describe(std::ostream& out) const override {
-        if (!deadline_) {
+        if (deadline() == yield) {
             out << "sleep(0), yielding once";
-        } else if (*deadline_ == clock::time_point::max()) {
+        } else if (deadline() == clock::time_point::max()) {
             out << "sleep, forever";
         } else {
             using seconds = std::chrono::duration<double>;
@@ -62,13 +64,10 @@ public:
             std::snprintf(text,
                           sizeof text,
                           "sleep, due in %.3f s",
-                          seconds(*deadline_ - loop_->now()).count());
+                          seconds(deadline() - loop_->now()).count());
             out << text;
         }
     }
-
-private:
-    std::optional<clock::time_point> deadline_;
 };
 
 } // namespace detail
@@ -92,7 +91,7 @@ template <class Rep, class Period>
 [[nodiscard]] detail::sleep_awaiter sleep(std::chrono::duration<Rep, Period> duration) {
     detail::scheduler& loop = detail::running_core();
     if (duration <= duration.zero())
-        return detail::sleep_awaiter(loop, std::nullopt);
+        return detail::sleep_awaiter(loop, detail::sleep_awaiter::yield);
     return detail::sleep_awaiter(loop, detail::deadline_after(loop.now(), duration));
 }
 

@@ -24,9 +24,10 @@ namespace corio::detail {
 
 class frame_cache {
 public:
-    // Blocks are cached in size classes of 16 bytes (malloc's own rounding, so no block grows)
-    // up to 1 KiB, a few per class: enough for the frames a loop of awaits or spawns keeps
-    // reusing, little for a thread to hold.
+    // Blocks are cached in size classes 16 bytes apart, up to 1 KiB, a few per class: enough
+    // for the frames a loop of awaits or spawns keeps reusing, little for a thread to hold.
+    // The classes are malloc's own sizes (glibc gives 16k + 8 usable bytes, its chunk header
+    // taking the other 8), so rounding a block up to its class never costs memory.
     static constexpr std::size_t granule = 16;
     static constexpr std::size_t classes = 64;
     static constexpr unsigned per_class = 16;
@@ -38,15 +39,15 @@ public:
     ~frame_cache() {
         for (std::size_t c = 0; c < classes; ++c)
             while (lists_[c].head)
-                ::operator delete(pop(lists_[c], (c + 1) * granule));
+                ::operator delete(pop(lists_[c], block_size(c)));
         gone() = true;
     }
 
     static void* allocate(std::size_t size) {
         if (const std::size_t c = size_class(size); c < classes && !gone()) {
             if (list& l = local().lists_[c]; l.head)
-                return pop(l, (c + 1) * granule);
-            return ::operator new((c + 1) * granule);
+                return pop(l, block_size(c));
+            return ::operator new(block_size(c));
         }
         return ::operator new(size);
     }
@@ -54,7 +55,7 @@ public:
     static void deallocate(void* block, std::size_t size) noexcept {
         if (const std::size_t c = size_class(size); c < classes && !gone()) {
             if (list& l = local().lists_[c]; l.count < per_class) {
-                push(l, block, (c + 1) * granule);
+                push(l, block, block_size(c));
                 return;
             }
         }
@@ -70,7 +71,8 @@ private:
         unsigned count = 0;
     };
 
-    static std::size_t size_class(std::size_t size) noexcept { return (size - 1) / granule; }
+    static std::size_t size_class(std::size_t size) noexcept { return (size + 7) / granule; }
+    static std::size_t block_size(std::size_t c) noexcept { return c * granule + 8; }
 
     // Set once the thread's cache is destroyed: frames freed later in the thread's exit (by
     // other thread_local destructors) go straight back to the heap.

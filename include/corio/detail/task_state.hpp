@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -70,7 +71,11 @@ class task_state_base : public list_hook {
 public:
     task_state_base(const task_state_base&) = delete;
     task_state_base& operator=(const task_state_base&) = delete;
-    virtual ~task_state_base() { --thread_ledger().live_tasks; }
+    virtual ~task_state_base() {
+        if (frame_)
+            frame_.destroy();
+        --thread_ledger().live_tasks;
+    }
 
     // From the frame cache, as the task's coroutine frame: spawn churn reuses both blocks.
     static void* operator new(std::size_t size) { return frame_cache::allocate(size); }
@@ -92,11 +97,12 @@ public:
     [[nodiscard]] bool cancelled() const noexcept { return done_ && cancelled_; }
     /// The given name, or "Task-N". Formatted on first use: most tasks are never asked.
     [[nodiscard]] const std::string& name() const {
-        if (name_.empty())
-            name_ = "Task-" + std::to_string(number_);
-        return name_;
+        std::string& name = extras().name;
+        if (name.empty())
+            name = "Task-" + std::to_string(number_);
+        return name;
     }
-    void set_name(std::string name) { name_ = std::move(name); }
+    void set_name(std::string name) { extras().name = std::move(name); }
 
     /// The exception the task ended with (null if it returned); cancelled_error if cancelled.
     /// Looking does not count as retrieving it: see retrieve().
@@ -126,7 +132,8 @@ public:
         ++cancel_requests_;
         if (cancel_accepted_)
             return true;
-        cancel_message_ = message;
+        if (extras_ || !message.empty())
+            extras().cancel_message = message;
         if (waiter_ == nullptr)
             must_cancel_ = true;
         else
@@ -153,12 +160,15 @@ public:
         return cancel_requests_;
     }
 
-    [[nodiscard]] const std::string& cancel_message() const noexcept { return cancel_message_; }
+    [[nodiscard]] const std::string& cancel_message() const noexcept {
+        static const std::string none;
+        return extras_ ? extras_->cancel_message : none;
+    }
 
     // --- used by the loop and the awaitables ---
 
     [[nodiscard]] std::coroutine_handle<> frame() const noexcept { return frame_; }
-    [[nodiscard]] const promise_base& root() const noexcept { return *promise_; }
+    [[nodiscard]] virtual const promise_base& root() const noexcept = 0;
     /// What the task is suspended on; null while it runs, before it starts and once done.
     [[nodiscard]] const waiter* suspended_on() const noexcept { return waiter_; }
     [[nodiscard]] bool frame_done() const noexcept { return frame_.done(); }
@@ -193,22 +203,21 @@ public:
     /// still pending when the frame returns ends the task cancelled, as asyncio does: cancel()
     /// said true, so the task must not end as if it had never been asked.
     void finish() noexcept {
-        std::exception_ptr e = promise_->exception();
+        std::exception_ptr e = root().exception();
         if (std::exchange(must_cancel_, false) && !e)
-            e = std::make_exception_ptr(cancelled_error(cancel_message_));
+            e = std::make_exception_ptr(cancelled_error(cancel_message()));
         finish_with(std::move(e));
     }
 
     /// Ends a task that was cancelled before it started.
     void finish_cancelled() noexcept {
-        finish_with(std::make_exception_ptr(cancelled_error(cancel_message_)));
+        finish_with(std::make_exception_ptr(cancelled_error(cancel_message())));
     }
 
     /// Destroys the frame of a task that can no longer finish (its loop is closing).
     void abandon() noexcept {
         waiter_ = nullptr;
-        destroy_frame();
-        frame_ = {};
+        std::exchange(frame_, {}).destroy();
     }
 
     /// Throws invalid_state_error while the task is pending, its exception once it failed.
@@ -223,13 +232,26 @@ public:
     void set_sink(unretrieved_sink& sink) noexcept { sink_ = &sink; }
 
 protected:
-    task_state_base(std::string name, std::coroutine_handle<> frame, promise_base& promise)
-        : frame_(frame), promise_(&promise), name_(std::move(name)), number_(next_number()) {
+    // Owns `frame` once constructed.
+    task_state_base(std::string name, std::coroutine_handle<> frame)
+        : frame_(frame), number_(next_number()) {
+        if (!name.empty())
+            extras().name = std::move(name);
         ++thread_ledger().live_tasks;
     }
 
 private:
-    virtual void destroy_frame() noexcept = 0;
+    // What few tasks need, kept out of line so that the many do not carry it.
+    struct extras_t {
+        std::string name;           // empty until given or first asked for
+        std::string cancel_message; // of the last request a suspension took
+    };
+
+    extras_t& extras() const {
+        if (!extras_)
+            extras_ = std::make_unique<extras_t>();
+        return *extras_;
+    }
 
     // Hands the request to the waiter; one that comes too late waits for the next suspension.
     void offer_cancel() noexcept {
@@ -252,16 +274,14 @@ private:
             l->task_done(*this);
     }
 
-    std::coroutine_handle<> frame_;
-    promise_base* promise_;
     static std::uint64_t next_number() noexcept {
         static std::atomic<std::uint64_t> counter{0};
         return counter.fetch_add(1, std::memory_order_relaxed) + 1;
     }
 
-    mutable std::string name_;
+    std::coroutine_handle<> frame_; // owned; null once abandoned
+    mutable std::unique_ptr<extras_t> extras_;
     std::uint64_t number_;
-    std::string cancel_message_;
     std::exception_ptr exception_;
     waiter* waiter_ = nullptr;
     unretrieved_sink* sink_ = nullptr;
@@ -281,9 +301,12 @@ private:
 template <class T>
 class task_state final : public task_state_base {
 public:
-    task_state(task<T> body, std::string name)
-        : task_state_base(std::move(name), body.handle(), body.handle().promise()),
-          body_(std::move(body)) {}
+    // The state owns the frame once constructed; until then `body` still does.
+    task_state(task<T> body, std::string name) : task_state_base(std::move(name), body.handle()) {
+        (void)body.release();
+    }
+
+    [[nodiscard]] const promise_base& root() const noexcept override { return typed_promise(); }
 
     /// The value (a copy when T is copyable, else moved out: a move-only result can be taken
     /// once), or the exception rethrown.
@@ -292,15 +315,15 @@ public:
         if constexpr (std::is_void_v<T>)
             return;
         else if constexpr (std::is_copy_constructible_v<T>)
-            return body_.handle().promise().result();
+            return typed_promise().result();
         else
-            return std::move(body_.handle().promise()).result();
+            return std::move(typed_promise()).result();
     }
 
 private:
-    void destroy_frame() noexcept override { body_ = task<T>{}; }
-
-    task<T> body_;
+    promise<T>& typed_promise() const noexcept {
+        return std::coroutine_handle<detail::promise<T>>::from_address(frame().address()).promise();
+    }
 };
 
 /// An owning, intrusively counted pointer to a task state.

@@ -16,8 +16,10 @@ namespace corio::detail {
 class timer_node {
 public:
     timer_node() noexcept = default;
-    /// Only for a node not scheduled: the new one starts unscheduled.
-    timer_node(timer_node&&) noexcept {}
+    /// A node that knows its deadline before it is scheduled (push sets it again).
+    explicit timer_node(clock::time_point deadline) noexcept : deadline_(deadline) {}
+    /// Only for a node not scheduled: the new one starts unscheduled, with the same deadline.
+    timer_node(timer_node&& other) noexcept : deadline_(other.deadline_) {}
     timer_node(const timer_node&) = delete;
     timer_node& operator=(const timer_node&) = delete;
 
