@@ -145,9 +145,9 @@ public:
 
     /// Calls `fn(args...)` on the loop while `fd` is readable, until remove_reader(fd):
     /// level-triggered, as asyncio. Once per look at I/O: every iteration while the loop has
-    /// nothing else to run, every 61st while it stays busy. A second add_reader for the same fd
-    /// replaces the first. The fd stays the caller's: corio never closes it. An exception
-    /// from `fn` goes to the exception handler and the reader stays registered.
+    /// nothing else to run, and while it stays busy once every 1,024 task steps. A second
+    /// add_reader for the same fd replaces the first. The fd stays the caller's: corio never closes
+    /// it. An exception from `fn` goes to the exception handler and the reader stays registered.
     /// asyncio: `loop.add_reader(fd, callback, *args)`.
     /// Throws: `std::system_error` for an fd that cannot be watched (EBADF; EPERM for a
     /// regular file, as asyncio).
@@ -489,13 +489,16 @@ private:
     // run began, so a task that yields with sleep(0) runs again only after every other ready
     // task ran once.
     void run_once() {
-        if (ready_.empty() || ++busy_iterations_ % io_poll_interval == 0)
+        if (ready_.empty() || steps_since_poll_ >= io_poll_steps) {
+            steps_since_poll_ = 0;
             wait();
+        }
         if (inbox_.full())
             take_inbox();
         if (interrupts_.pending())
             handle_interrupts();
         expire_timers();
+        steps_since_poll_ += ready_.size();
         for (std::size_t n = ready_.size(); n > 0; --n) {
             ready_entry e = ready_.front();
             ready_.pop_front();
@@ -599,9 +602,11 @@ private:
         callback.release();
     }
 
-    // While tasks are ready the loop polls I/O only every so many iterations, so that a busy
-    // loop does not pay a syscall per iteration (tokio does the same, every 61 ticks).
-    static constexpr std::uint32_t io_poll_interval = 61;
+    // While tasks are ready the loop polls I/O only once this many steps ran since it last
+    // did, so a busy loop does not pay a system call for every few steps: two tasks handing
+    // work back and forth take one step per iteration, and a poll every 61 iterations (tokio's
+    // interval) was half of their time where a system call costs microseconds.
+    static constexpr std::size_t io_poll_steps = 1024;
     static constexpr clock::duration default_slow_callback_duration =
         std::chrono::milliseconds(100);
 
@@ -613,7 +618,7 @@ private:
     bool pool_joined_ = false; // set through the inbox by shutdown_default_executor's joiner
     detail::interrupts interrupts_;
     clock::duration slow_ = default_slow_callback_duration;
-    std::uint32_t busy_iterations_ = 0;
+    std::size_t steps_since_poll_ = 0;
     bool debug_;
     bool stopping_ = false;
 };
