@@ -18,6 +18,12 @@ using namespace corio_test;
 
 namespace {
 
+// Waits until `fd` is readable, then sets `woke`.
+corio::task<> wake_when_readable(int fd, bool& woke) {
+    co_await corio::wait_readable(fd);
+    woke = true;
+}
+
 std::size_t in_flight() {
     return corio::get_running_loop().backend().in_flight();
 }
@@ -38,11 +44,7 @@ TEST_CASE("wait_readable resumes when data arrives, not before", "[io]") {
     auto body = []() -> corio::task<> {
         pipe_pair p;
         bool woke = false;
-        auto reader = [&]() -> corio::task<> {
-            co_await corio::wait_readable(p.read_end);
-            woke = true;
-        };
-        auto h = corio::spawn(reader());
+        auto h = corio::spawn(wake_when_readable(p.read_end, woke));
         co_await corio::sleep(20ms);
         CHECK_FALSE(woke);
         CHECK(in_flight() == 1);
@@ -59,11 +61,7 @@ TEST_CASE("a loop that always has a task ready still looks at I/O", "[io]") {
     auto body = []() -> corio::task<> {
         pipe_pair p;
         bool woke = false;
-        auto reader = [&]() -> corio::task<> {
-            co_await corio::wait_readable(p.read_end);
-            woke = true;
-        };
-        auto h = corio::spawn(reader());
+        auto h = corio::spawn(wake_when_readable(p.read_end, woke));
         co_await corio::sleep(0s); // the reader waits now
         p.put('x');
         // This task is always ready, so the loop never waits; it polls I/O once every 1,024
