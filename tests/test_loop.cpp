@@ -4,7 +4,9 @@
 // mode.
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <memory>
+#include <numeric>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -232,6 +234,29 @@ TEST_CASE("a handler that throws is reported by the default handler", "[loop]") 
     }
     CHECK(err.text() == "corio: Unhandled error in exception handler: handler broke\n"
                         "corio: Exception in callback: first\n");
+}
+
+TEST_CASE("callbacks run in the order queued while the ready queue wraps around and grows",
+          "[loop]") {
+    corio::event_loop loop;
+    constexpr int total = 5000;
+    int queued = 0;
+    std::vector<int> ran;
+    // Each callback queues two more: the queue's head moves on while new entries wrap around
+    // to the start of its buffer behind it, and the buffer grows while they do.
+    std::function<void(int)> step = [&](int id) {
+        ran.push_back(id);
+        for (int k = 0; k < 2 && queued < total; ++k)
+            loop.call_soon(step, queued++);
+        if (ran.size() == total)
+            loop.stop();
+    };
+    for (int k = 0; k < 40; ++k)
+        loop.call_soon(step, queued++);
+    loop.run_forever();
+    std::vector<int> expected(total);
+    std::iota(expected.begin(), expected.end(), 0);
+    CHECK(ran == expected);
 }
 
 TEST_CASE("stop before run_forever still runs one iteration, as asyncio", "[loop]") {

@@ -89,7 +89,7 @@ public:
     /// stop() ended the run before `main` was done (main stays pending).
     template <class T>
     T run_until_complete(task<T> main) {
-        auto state = start_task(std::move(main), {});
+        auto state = start_task(std::move(main));
         run_until_done(*state);
         return state->result();
     }
@@ -326,13 +326,17 @@ public:
 
     /// Registers `body` as a new task and schedules its first step.
     template <class T>
+    detail::task_ref<detail::task_state<T>> start_task(task<T> body) {
+        return start(make_state(std::move(body)));
+    }
+
+    /// The same, for a task given a name (an empty one means the default, "Task-N").
+    template <class T>
     detail::task_ref<detail::task_state<T>> start_task(task<T> body, std::string name) {
-        detail::check_unstarted(body, "spawn");
-        auto owned = std::make_unique<detail::task_state<T>>(std::move(body), std::move(name));
-        schedule(owned->frame(), owned.get()); // first: if it throws, the state just goes
-        auto* state = owned.release();
-        tasks_.add(*state); // the loop's reference, dropped when the task finishes
-        return detail::task_ref<detail::task_state<T>>(state);
+        auto owned = make_state(std::move(body));
+        if (!name.empty())
+            owned->set_name(std::move(name));
+        return start(std::move(owned));
     }
 
     /// Runs iterations until `task` is done.
@@ -377,6 +381,20 @@ public:
     [[nodiscard]] int interrupts_handled() const noexcept { return interrupts_.handled(); }
 
 private:
+    template <class T>
+    static std::unique_ptr<detail::task_state<T>> make_state(task<T> body) {
+        detail::check_unstarted(body, "spawn");
+        return std::make_unique<detail::task_state<T>>(std::move(body));
+    }
+
+    template <class T>
+    detail::task_ref<detail::task_state<T>> start(std::unique_ptr<detail::task_state<T>> owned) {
+        schedule(owned->frame(), owned.get()); // first: if it throws, the state just goes
+        auto* state = owned.release();
+        tasks_.add(*state); // the loop's reference, dropped when the task finishes
+        return detail::task_ref<detail::task_state<T>>(state);
+    }
+
     // add_reader's (add_writer's) callback: queued at most once per iteration in which the
     // backend finds its fd ready, and never after it was removed. The function is shared
     // with the queued call, so a callback may remove (destroy) its own registration.
@@ -500,8 +518,7 @@ private:
         expire_timers();
         steps_since_poll_ += ready_.size();
         for (std::size_t n = ready_.size(); n > 0; --n) {
-            ready_entry e = ready_.front();
-            ready_.pop_front();
+            const ready_entry e = ready_.pop_front();
             if (debug_)
                 run_timed(e);
             else

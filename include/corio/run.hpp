@@ -20,7 +20,7 @@ namespace detail {
 /// run() on a loop made by the caller (corio's tests use a virtual-time one).
 template <class T>
 T run_on(event_loop& loop, task<T> main, bool handle_sigint) {
-    auto state = loop.start_task(std::move(main), {});
+    auto state = loop.start_task(std::move(main));
     loop.interrupt_main(state.get());
     sigint_scope sigint(loop, handle_sigint);
     try {

@@ -23,7 +23,14 @@ namespace corio {
 /// The loop keeps the task alive when every handle is dropped.
 /// Throws: `no_running_loop` outside a running loop; `std::logic_error` for an empty task.
 template <class T>
-task_handle<T> spawn(task<T> body, std::string name = {}) {
+task_handle<T> spawn(task<T> body) {
+    return task_handle<T>(get_running_loop().start_task(std::move(body)));
+}
+
+/// The same, named `name` (the default name when empty). Unnamed spawns take the overload
+/// above: a spawn that passes no name moves no string.
+template <class T>
+task_handle<T> spawn(task<T> body, std::string name) {
     return task_handle<T>(get_running_loop().start_task(std::move(body), std::move(name)));
 }
 

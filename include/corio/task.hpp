@@ -267,15 +267,19 @@ inline task<void> promise<void>::get_return_object() noexcept {
     return task<void>{std::coroutine_handle<promise<void>>::from_promise(*this)};
 }
 
+// Out of line, so that the check on every spawn is two tests and no string building.
+[[noreturn, gnu::cold]] inline void throw_unstartable(const char* use, const char* why) {
+    throw std::logic_error(std::string("corio: ") + use + why);
+}
+
 /// Throws `std::logic_error` when `t` cannot be started as a task of its own: empty, or
 /// already awaited. `use` names the caller ("spawn", "gather") in the message.
 template <class T>
 void check_unstarted(const task<T>& t, const char* use) {
     if (!t.valid())
-        throw std::logic_error(std::string("corio: ") + use + " of an empty task (moved from?)");
+        throw_unstartable(use, " of an empty task (moved from?)");
     if (t.handle().promise().started())
-        throw std::logic_error(std::string("corio: ") + use +
-                               " of a task that has already been awaited");
+        throw_unstartable(use, " of a task that has already been awaited");
 }
 
 } // namespace detail

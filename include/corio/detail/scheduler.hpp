@@ -6,10 +6,10 @@
 
 #include <corio/clock.hpp>
 
+#include <corio/detail/ready_queue.hpp>
 #include <corio/detail/timer_heap.hpp>
 
 #include <coroutine>
-#include <deque>
 
 namespace corio::detail {
 
@@ -47,13 +47,9 @@ protected:
     scheduler() = default;
     ~scheduler() = default;
 
-    // One step of work: a task's frame to resume, or a callback to call when `task` is null.
-    struct ready_entry {
-        task_state_base* task;
-        void* target; // the frame's address, or the callback_node
-    };
+    using ready_entry = detail::ready_entry;
 
-    std::deque<ready_entry> ready_;
+    ready_queue ready_;
     timer_heap timers_;
     task_state_base* current_ = nullptr;
     const clock::time_point* own_time_ = nullptr;
