@@ -135,8 +135,7 @@ using gather_all_result_t = std::
 template <bool Outcomes, class A, class T = gather_result_t<A>>
 task<gather_all_result_t<Outcomes, T>> gather_all(std::vector<A> items) {
     std::vector<task_handle<T>> handles = handles_of(std::move(items));
-    auto states = states_of(handles);
-    join_awaiter join(states, Outcomes ? join_mode::all : join_mode::fail_fast);
+    join_awaiter join(handles, Outcomes ? join_mode::all : join_mode::fail_fast);
     if (std::exception_ptr error = co_await join)
         std::rethrow_exception(error);
     if constexpr (!std::is_void_v<gather_all_result_t<Outcomes, T>>) {
@@ -158,11 +157,15 @@ template <class R>
 std::vector<range_item_t<R>> collect(R&& range) {
     constexpr bool owned = std::is_rvalue_reference_v<R&&> && !std::ranges::borrowed_range<R>;
     std::vector<range_item_t<R>> items;
-    for (auto&& child : range) {
-        if constexpr (owned)
-            items.push_back(std::move(child));
-        else
-            items.push_back(child);
+    if constexpr (owned && std::is_same_v<std::remove_cvref_t<R>, decltype(items)>) {
+        items = std::move(range); // a vector given away is taken whole, not copied
+    } else {
+        for (auto&& child : range) {
+            if constexpr (owned)
+                items.push_back(std::move(child));
+            else
+                items.push_back(child);
+        }
     }
     for (const auto& child : items)
         check_child(child);

@@ -53,8 +53,7 @@ task<race_variant_t<A...>> race_each(A... children) {
 template <class A, class T = gather_result_t<A>>
 task<std::pair<std::size_t, gather_slot_t<false, T>>> race_all(std::vector<A> items) {
     std::vector<task_handle<T>> handles = handles_of(std::move(items));
-    auto states = states_of(handles);
-    join_awaiter join(states, join_mode::first_done);
+    join_awaiter join(handles, join_mode::first_done);
     if (std::exception_ptr error = co_await join)
         std::rethrow_exception(error);
     co_return std::pair<std::size_t, gather_slot_t<false, T>>(

@@ -16,6 +16,7 @@
 #include <exception>
 #include <memory>
 #include <ostream>
+#include <ranges>
 #include <span>
 #include <string_view>
 
@@ -30,12 +31,19 @@ enum class join_mode {
 class join_awaiter final : public loop_waiter {
 public:
     join_awaiter(std::span<task_state_base* const> children, join_mode mode)
-        : loop_waiter(running_core()), listeners_(std::make_unique<listener[]>(children.size())),
-          count_(children.size()), mode_(mode) {
-        for (std::size_t i = 0; i < count_; ++i) {
-            listeners_[i].self = this;
+        : join_awaiter(children.size(), mode) {
+        for (std::size_t i = 0; i < count_; ++i)
             listeners_[i].child = children[i];
-        }
+    }
+
+    /// The children as task handles, so that a gather of many needs no array of states.
+    template <std::ranges::sized_range Handles>
+    requires requires(std::ranges::range_reference_t<const Handles> h) { h.state(); }
+    join_awaiter(const Handles& handles, join_mode mode)
+        : join_awaiter(std::ranges::size(handles), mode) {
+        std::size_t i = 0;
+        for (const auto& h : handles)
+            listeners_[i++].child = &h.state();
     }
 
     bool await_ready() {
@@ -87,6 +95,13 @@ private:
         if (!children_cancelled)
             cancel_children(owner().cancel_message());
         return cancel_answer::pending;
+    }
+
+    join_awaiter(std::size_t count, join_mode mode)
+        : loop_waiter(running_core()), listeners_(std::make_unique<listener[]>(count)),
+          count_(count), mode_(mode) {
+        for (std::size_t i = 0; i < count_; ++i)
+            listeners_[i].self = this;
     }
 
     struct listener final : done_listener {
