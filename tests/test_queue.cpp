@@ -398,6 +398,26 @@ TEST_CASE("queue: move-only items through every path", "[queue]") {
     corio::run(body());
 }
 
+TEST_CASE("queue: items keep their order while its store wraps around and grows", "[queue]") {
+    auto body = []() -> corio::task<> {
+        corio::queue<std::string> q;
+        int put = 0;
+        int got = 0;
+        // Take fewer than are put each round: the head moves on, new items wrap around to
+        // the start of the store's array behind it, and the array grows while they do.
+        for (int round = 1; round <= 40; ++round) {
+            for (int k = 0; k < round; ++k)
+                q.put_nowait(std::to_string(put++));
+            for (int k = 0; k < round / 2 + 1 && !q.empty(); ++k)
+                CHECK(co_await q.get() == std::to_string(got++));
+        }
+        while (!q.empty())
+            CHECK(q.get_nowait() == std::to_string(got++));
+        CHECK(got == put);
+    };
+    corio::run(body());
+}
+
 TEST_CASE("queue: dump_tasks says what a waiter waits for", "[queue]") {
     auto body = []() -> corio::task<> {
         corio::queue<int> q(1);

@@ -518,7 +518,7 @@ private:
         expire_timers();
         steps_since_poll_ += ready_.size();
         for (std::size_t n = ready_.size(); n > 0; --n) {
-            const ready_entry e = ready_.pop_front();
+            const ready_entry e = ready_.take_front();
             if (debug_)
                 run_timed(e);
             else

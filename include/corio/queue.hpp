@@ -8,12 +8,12 @@
 #include <corio/errors.hpp>
 
 #include <corio/detail/loop_core.hpp>
+#include <corio/detail/ring_buffer.hpp>
 #include <corio/detail/wait_queue.hpp>
 
 #include <algorithm>
 #include <coroutine>
 #include <cstddef>
-#include <deque>
 #include <functional>
 #include <optional>
 #include <ostream>
@@ -30,16 +30,12 @@ template <class T>
 class fifo_store {
 public:
     void push(T&& item) { items_.push_back(std::move(item)); }
-    T take() {
-        T item = std::move(items_.front());
-        items_.pop_front();
-        return item;
-    }
+    T take() { return items_.take_front(); }
     [[nodiscard]] std::size_t size() const noexcept { return items_.size(); }
     [[nodiscard]] bool empty() const noexcept { return items_.empty(); }
 
 private:
-    std::deque<T> items_;
+    ring_buffer<T> items_;
 };
 
 template <class T>

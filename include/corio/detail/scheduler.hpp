@@ -6,7 +6,7 @@
 
 #include <corio/clock.hpp>
 
-#include <corio/detail/ready_queue.hpp>
+#include <corio/detail/ring_buffer.hpp>
 #include <corio/detail/timer_heap.hpp>
 
 #include <coroutine>
@@ -47,9 +47,13 @@ protected:
     scheduler() = default;
     ~scheduler() = default;
 
-    using ready_entry = detail::ready_entry;
+    // One step of work: a task's frame to resume, or a callback to call when `task` is null.
+    struct ready_entry {
+        task_state_base* task;
+        void* target; // the frame's address, or the callback_node
+    };
 
-    ready_queue ready_;
+    ring_buffer<ready_entry> ready_;
     timer_heap timers_;
     task_state_base* current_ = nullptr;
     const clock::time_point* own_time_ = nullptr;
