@@ -31,19 +31,12 @@ public:
     }
 
     /// Strong guarantee. `item` must not be an element of this buffer.
-    void push_back(T&& item) { emplace_back(std::move(item)); }
-    void push_back(const T& item) { emplace_back(item); }
-
-    template <class... Args>
-    void emplace_back(Args&&... args) {
+    void push_back(T&& item) {
         if (size_ == capacity_)
             grow();
-        std::construct_at(slots_ + wrap(head_ + size_), std::forward<Args>(args)...);
+        std::construct_at(slots_ + wrap(head_ + size_), std::move(item));
         ++size_;
     }
-
-    /// Precondition: not empty.
-    [[nodiscard]] T& front() noexcept { return slots_[head_]; }
 
     /// Precondition: not empty.
     void pop_front() noexcept {
@@ -54,7 +47,7 @@ public:
 
     /// The first item, moved out. Precondition: not empty.
     T take_front() {
-        T item = std::move(front());
+        T item = std::move(slots_[head_]);
         pop_front();
         return item;
     }
