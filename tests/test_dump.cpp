@@ -120,3 +120,20 @@ TEST_CASE("dump_tasks outside a running loop throws no_running_loop", "[dump]") 
     std::ostringstream dump;
     CHECK_THROWS_AS(corio::dump_tasks(dump), corio::no_running_loop);
 }
+
+TEST_CASE("the dump names a coroutine function by its bare name, whatever the compiler prints",
+          "[dump]") {
+    using corio::detail::bare_function_name;
+    CHECK(bare_function_name("corio::task<> {anonymous}::outer()") == "outer");
+    CHECK(bare_function_name("corio::task<> (anonymous namespace)::outer()") == "outer");
+    CHECK(bare_function_name("corio::task<void> S<T>::run() const [with T = int]") == "run");
+    CHECK(bare_function_name("corio::task<void> S<int>::run() const [T = int]") == "run");
+    CHECK(bare_function_name("corio::task<std::pair<int, int> > ns::pairs(std::vector<int>) "
+                             "[with T = std::basic_string<char>]") == "pairs");
+    CHECK(bare_function_name("auto S<long>::operator()(int) [T = long]") == "operator()");
+    CHECK(bare_function_name("main()::<lambda(int)>") == "<lambda(int)>");
+    CHECK(bare_function_name("auto main()::(anonymous class)::operator()(int) const") ==
+          "operator()");
+    CHECK(bare_function_name("outer") == "outer");
+    CHECK(bare_function_name("") == "");
+}

@@ -3,6 +3,7 @@
 // Layer L2. Knows nothing of the event loop: any resumer can drive a task.
 #pragma once
 
+#include <corio/detail/call_site.hpp>
 #include <corio/detail/frame_cache.hpp>
 
 #include <coroutine>
@@ -28,13 +29,6 @@ enum class start_phase : std::uint8_t {
     inline_start,    // its awaiter is running it from inside await_suspend
     finished_inline, // it ended while its awaiter was still inside await_suspend
     detached,        // it suspended; its awaiter suspended too and waits to be resumed
-};
-
-/// Where a coroutine function is defined, for dump_tasks.
-struct call_site {
-    const char* function;
-    const char* file;
-    unsigned line;
 };
 
 // The first parameter of the promise constructors: the compiler first tries to build the
@@ -81,6 +75,8 @@ public:
     void unhandled_exception() noexcept { exception_ = std::current_exception(); }
 
     [[nodiscard]] const std::exception_ptr& exception() const noexcept { return exception_; }
+    /// For the loop, which ends a spawned task with the outcome its state decides on.
+    void set_exception(const std::exception_ptr& e) noexcept { exception_ = e; }
 
     // Runs the task from inside its awaiter's await_suspend. Returns true when the awaiter
     // must suspend (the task suspended), false when the task already finished.
@@ -119,13 +115,10 @@ private:
     start_phase phase_ = start_phase::idle;
 };
 
-// The builtins in the default arguments name the coroutine function whose promise this is.
+// The default arguments name the coroutine function whose promise this is.
 #define CORIO_PROMISE_CONSTRUCTOR                                                                  \
-    promise(site_tag = site_tag{},                                                                 \
-            const char* function = __builtin_FUNCTION(),                                           \
-            const char* file = __builtin_FILE(),                                                   \
-            unsigned line = __builtin_LINE()) noexcept                                             \
-        : promise_base(call_site{function, file, line}) {}
+    promise(site_tag = site_tag{}, CORIO_CALL_SITE_PARAMETERS) noexcept                            \
+        : promise_base(call_site(CORIO_CALL_SITE_ARGUMENTS)) {}
 
 template <class T>
 class promise final : public promise_base {

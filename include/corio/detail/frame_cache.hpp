@@ -32,20 +32,9 @@ public:
     static constexpr std::size_t classes = 64;
     static constexpr unsigned per_class = 16;
 
-    frame_cache() = default;
-    frame_cache(const frame_cache&) = delete;
-    frame_cache& operator=(const frame_cache&) = delete;
-
-    ~frame_cache() {
-        for (std::size_t c = 0; c < classes; ++c)
-            while (lists_[c].head)
-                ::operator delete(pop(lists_[c], block_size(c)));
-        gone() = true;
-    }
-
     static void* allocate(std::size_t size) {
-        if (const std::size_t c = size_class(size); c < classes && !gone()) {
-            if (list& l = local().lists_[c]; l.head)
+        if (const std::size_t c = size_class(size); c < classes && !local().gone) {
+            if (list& l = local().lists[c]; l.head)
                 return pop(l, block_size(c));
             return ::operator new(block_size(c));
         }
@@ -53,8 +42,10 @@ public:
     }
 
     static void deallocate(void* block, std::size_t size) noexcept {
-        if (const std::size_t c = size_class(size); c < classes && !gone()) {
-            if (list& l = local().lists_[c]; l.count < per_class) {
+        if (const std::size_t c = size_class(size); c < classes && !local().gone) {
+            if (list& l = local().lists[c]; l.count < per_class) {
+                if (!local().reaper_armed) [[unlikely]]
+                    arm_reaper();
                 push(l, block, block_size(c));
                 return;
             }
@@ -71,19 +62,41 @@ private:
         unsigned count = 0;
     };
 
+    // Trivially destructible, so that reaching it is one thread-pointer-relative access: a
+    // thread_local with a destructor is reached through a call that checks its guard.
+    struct lists_t {
+        std::array<list, classes> lists{};
+        bool reaper_armed = false;
+        bool gone = false; // frames freed later in the thread's exit go back to the heap
+    };
+
+    // Frees the thread's cached blocks when the thread ends.
+    struct reaper {
+        reaper() = default;
+        reaper(const reaper&) = delete;
+        reaper& operator=(const reaper&) = delete;
+        ~reaper() {
+            lists_t& l = local();
+            for (std::size_t c = 0; c < classes; ++c)
+                while (l.lists[c].head)
+                    ::operator delete(pop(l.lists[c], block_size(c)));
+            l.gone = true;
+        }
+    };
+
     static std::size_t size_class(std::size_t size) noexcept { return (size + 7) / granule; }
     static std::size_t block_size(std::size_t c) noexcept { return c * granule + 8; }
 
-    // Set once the thread's cache is destroyed: frames freed later in the thread's exit (by
-    // other thread_local destructors) go straight back to the heap.
-    static bool& gone() noexcept {
-        thread_local constinit bool destroyed = false;
-        return destroyed;
+    static lists_t& local() noexcept {
+        thread_local constinit lists_t cache;
+        return cache;
     }
 
-    static frame_cache& local() noexcept {
-        thread_local frame_cache cache;
-        return cache;
+    // Before the thread's first block is cached: its reaper is constructed (and so destroyed
+    // when the thread ends) only then.
+    [[gnu::noinline]] static void arm_reaper() noexcept {
+        thread_local reaper r;
+        local().reaper_armed = true;
     }
 
     // Under AddressSanitizer a cached block stays poisoned, so a use of a destroyed frame is
@@ -105,8 +118,6 @@ private:
         --l.count;
         return n;
     }
-
-    std::array<list, classes> lists_{};
 };
 
 } // namespace corio::detail

@@ -28,28 +28,35 @@ enum class join_mode {
     first_done, // the first child to finish, however it ends, cancels the others: winner()
 };
 
+// The children are looked up where the caller keeps them (beside the awaiter, in the same
+// coroutine frame, for as long as it lives), not copied: a gather of a million tasks then
+// needs one listener each and nothing more.
 class join_awaiter final : public loop_waiter {
 public:
     join_awaiter(std::span<task_state_base* const> children, join_mode mode)
-        : join_awaiter(children.size(), mode) {
-        for (std::size_t i = 0; i < count_; ++i)
-            listeners_[i].child = children[i];
+        : join_awaiter(children.data(), children.size(), mode) {
+        child_at_ = [](const void* children, std::size_t i) noexcept -> task_state_base& {
+            return *static_cast<task_state_base* const*>(children)[i];
+        };
     }
 
     /// The children as task handles, so that a gather of many needs no array of states.
-    template <std::ranges::sized_range Handles>
-    requires requires(std::ranges::range_reference_t<const Handles> h) { h.state(); }
+    template <std::ranges::random_access_range Handles>
+    requires std::ranges::sized_range<Handles> &&
+        requires(std::ranges::range_reference_t<const Handles> h) {
+        h.state();
+    }
     join_awaiter(const Handles& handles, join_mode mode)
-        : join_awaiter(std::ranges::size(handles), mode) {
-        std::size_t i = 0;
-        for (const auto& h : handles)
-            listeners_[i++].child = &h.state();
+        : join_awaiter(&handles, std::ranges::size(handles), mode) {
+        child_at_ = [](const void* children, std::size_t i) noexcept -> task_state_base& {
+            return std::ranges::begin(*static_cast<const Handles*>(children))[i].state();
+        };
     }
 
     bool await_ready() {
         for (std::size_t i = 0; i < count_; ++i) {
-            if (listeners_[i].child->done())
-                note_outcome(*listeners_[i].child);
+            if (child(i).done())
+                note_outcome(child(i), i);
             else
                 ++pending_;
         }
@@ -59,8 +66,8 @@ public:
     void await_suspend(std::coroutine_handle<> frame) {
         bind(frame);
         for (std::size_t i = 0; i < count_; ++i)
-            if (!listeners_[i].child->done())
-                listeners_[i].child->add_listener(listeners_[i]);
+            if (!child(i).done())
+                child(i).add_listener(listeners_[i]);
         wait();
     }
 
@@ -78,8 +85,8 @@ public:
         out << (mode_ == join_mode::first_done ? "race of " : "gather of ") << count_ << " tasks, "
             << pending_ << " pending:";
         for (std::size_t i = 0; i < count_; ++i)
-            if (!listeners_[i].child->done())
-                out << " '" << listeners_[i].child->name() << "'";
+            if (!child(i).done())
+                out << " '" << child(i).name() << "'";
     }
 
 private:
@@ -97,32 +104,38 @@ private:
         return cancel_answer::pending;
     }
 
-    join_awaiter(std::size_t count, join_mode mode)
+    join_awaiter(const void* children, std::size_t count, join_mode mode)
         : loop_waiter(running_core()), listeners_(std::make_unique<listener[]>(count)),
-          count_(count), mode_(mode) {
+          children_(children), count_(count), mode_(mode) {
         for (std::size_t i = 0; i < count_; ++i)
             listeners_[i].self = this;
     }
 
+    // The i-th listener waits for the i-th child.
     struct listener final : done_listener {
         join_awaiter* self = nullptr;
-        task_state_base* child = nullptr;
 
-        void task_done(task_state_base& task) noexcept override { self->child_done(task); }
+        void task_done(task_state_base& task) noexcept override {
+            self->child_done(task, static_cast<std::size_t>(this - self->listeners_.get()));
+        }
     };
 
-    void child_done(task_state_base& child) noexcept {
-        note_outcome(child);
+    [[nodiscard]] task_state_base& child(std::size_t i) const noexcept {
+        return child_at_(children_, i);
+    }
+
+    void child_done(task_state_base& child, std::size_t i) noexcept {
+        note_outcome(child, i);
         if (--pending_ == 0)
             resume_later();
     }
 
     // Every child's exception counts as retrieved: the first is rethrown, the others are the
     // fallout of the cancellation it caused (asyncio's gather looks at each too).
-    void note_outcome(task_state_base& child) noexcept {
+    void note_outcome(task_state_base& child, std::size_t i) noexcept {
         const bool failed = child.retrieve() != nullptr;
         if (mode_ == join_mode::first_done && winner_ == no_winner) {
-            winner_ = index_of(child);
+            winner_ = i;
             if (!first_error_)       // else the awaiter's cancellation already cancelled them all:
                 cancel_children({}); // a second request would cut their clean-up short
         } else if (mode_ == join_mode::fail_fast && failed && !first_error_) {
@@ -131,21 +144,16 @@ private:
         }
     }
 
-    std::size_t index_of(const task_state_base& child) const noexcept {
-        std::size_t i = 0;
-        while (listeners_[i].child != &child)
-            ++i;
-        return i;
-    }
-
     void cancel_children(std::string_view message) noexcept {
         for (std::size_t i = 0; i < count_; ++i)
-            listeners_[i].child->cancel(message);
+            child(i).cancel(message);
     }
 
     std::unique_ptr<listener[]> listeners_;
     static constexpr std::size_t no_winner = static_cast<std::size_t>(-1);
 
+    const void* children_;
+    task_state_base& (*child_at_)(const void* children, std::size_t i) noexcept = nullptr;
     std::size_t count_;
     join_mode mode_;
     std::size_t winner_ = no_winner;

@@ -28,7 +28,7 @@ inline void dump_task(std::ostream& out, const task_state_base& t, const task_st
     if (!t.started() || &t == running)
         return;
     for (const promise_base* p = &t.root(); p != nullptr; p = p->inner())
-        out << "    " << p->site().function << " (" << p->site().file << ':' << p->site().line
+        out << "    " << p->site().function() << " (" << p->site().file() << ':' << p->site().line()
             << ")\n";
     if (const waiter* w = t.suspended_on()) {
         out << "    ";
