@@ -33,19 +33,17 @@ public:
     static constexpr unsigned per_class = 16;
 
     static void* allocate(std::size_t size) {
-        if (const std::size_t c = size_class(size); c < classes && !local().gone) {
+        if (const std::size_t c = size_class(size); c < classes) {
             if (list& l = local().lists[c]; l.head)
                 return pop(l, block_size(c));
-            return ::operator new(block_size(c));
+            return allocate_new(c);
         }
         return ::operator new(size);
     }
 
     static void deallocate(void* block, std::size_t size) noexcept {
-        if (const std::size_t c = size_class(size); c < classes && !local().gone) {
+        if (const std::size_t c = size_class(size); c < classes) {
             if (list& l = local().lists[c]; l.count < per_class) {
-                if (!local().reaper_armed) [[unlikely]]
-                    arm_reaper();
                 push(l, block, block_size(c));
                 return;
             }
@@ -57,30 +55,35 @@ private:
     struct node {
         node* next;
     };
+    // A list counted full caches nothing: every list is, until the thread allocates its first
+    // block (and arms its reaper), and again once the reaper has run.
     struct list {
         node* head = nullptr;
-        unsigned count = 0;
+        unsigned count = per_class;
     };
+    enum class phase : unsigned char { unopened, open, closed };
 
     // Trivially destructible, so that reaching it is one thread-pointer-relative access: a
     // thread_local with a destructor is reached through a call that checks its guard.
     struct lists_t {
         std::array<list, classes> lists{};
-        bool reaper_armed = false;
-        bool gone = false; // frames freed later in the thread's exit go back to the heap
+        phase state = phase::unopened;
     };
 
-    // Frees the thread's cached blocks when the thread ends.
+    // Frees the thread's cached blocks when the thread ends; a frame destroyed later in the
+    // thread's exit (by another thread_local's destructor) goes straight back to the heap.
     struct reaper {
         reaper() = default;
         reaper(const reaper&) = delete;
         reaper& operator=(const reaper&) = delete;
         ~reaper() {
             lists_t& l = local();
-            for (std::size_t c = 0; c < classes; ++c)
+            for (std::size_t c = 0; c < classes; ++c) {
                 while (l.lists[c].head)
                     ::operator delete(pop(l.lists[c], block_size(c)));
-            l.gone = true;
+                l.lists[c].count = per_class;
+            }
+            l.state = phase::closed;
         }
     };
 
@@ -92,11 +95,17 @@ private:
         return cache;
     }
 
-    // Before the thread's first block is cached: its reaper is constructed (and so destroyed
-    // when the thread ends) only then.
-    [[gnu::noinline]] static void arm_reaper() noexcept {
-        thread_local reaper r;
-        local().reaper_armed = true;
+    // A miss. The thread's first opens its cache, constructing the reaper (which is then
+    // destroyed when the thread ends): a thread that only frees blocks made elsewhere never
+    // caches one, so never needs it.
+    [[gnu::noinline]] static void* allocate_new(std::size_t c) {
+        if (lists_t& l = local(); l.state == phase::unopened) {
+            thread_local reaper r;
+            for (list& each : l.lists)
+                each.count = 0;
+            l.state = phase::open;
+        }
+        return ::operator new(block_size(c));
     }
 
     // Under AddressSanitizer a cached block stays poisoned, so a use of a destroyed frame is
