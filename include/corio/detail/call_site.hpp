@@ -20,9 +20,10 @@ namespace corio::detail {
 constexpr std::string_view bare_function_name(std::string_view pretty) noexcept {
     pretty = pretty.substr(0, pretty.find(" [")); // the template arguments, if listed
     const std::size_t close = pretty.rfind(')');
-    if (close == std::string_view::npos || pretty.ends_with('>')) // no parameters, or a lambda
-        return pretty.substr(pretty.rfind("::") == std::string_view::npos ? 0
-                                                                          : pretty.rfind("::") + 2);
+    if (close == std::string_view::npos || pretty.ends_with('>')) { // none, or a lambda
+        const std::size_t scope = pretty.rfind("::");
+        return scope == std::string_view::npos ? pretty : pretty.substr(scope + 2);
+    }
     std::size_t open = close; // the parameter list's own '(', past any nested in it
     for (int depth = 0; open > 0; --open) {
         depth += pretty[open] == ')' ? 1 : pretty[open] == '(' ? -1 : 0;
