@@ -116,7 +116,7 @@ public:
     template <class F, class... Args>
     callback_handle call_soon(F&& fn, Args&&... args) {
         auto callback = make_callback(std::forward<F>(fn), std::forward<Args>(args)...);
-        schedule(*callback); // first: if it throws, nothing refers to the callback
+        schedule(*callback);
         return callback_handle(adopt(std::move(callback)));
     }
 
@@ -389,8 +389,8 @@ private:
 
     template <class T>
     detail::task_ref<detail::task_state<T>> start(std::unique_ptr<detail::task_state<T>> owned) {
-        schedule(owned->frame(), owned.get()); // first: if it throws, the state just goes
         auto* state = owned.release();
+        schedule(*state);
         tasks_.add(*state); // the loop's reference, dropped when the task finishes
         return detail::task_ref<detail::task_state<T>>(state);
     }
@@ -518,11 +518,11 @@ private:
         expire_timers();
         steps_since_poll_ += ready_.size();
         for (std::size_t n = ready_.size(); n > 0; --n) {
-            const ready_entry e = ready_.take_front();
+            const detail::ready_queue::item next = ready_.pop_front();
             if (debug_)
-                run_timed(e);
+                run_timed(next);
             else
-                run(e);
+                run(next);
         }
     }
 
@@ -537,15 +537,9 @@ private:
     }
 
     void take_inbox() {
-        detail::inbox::batch arrived = inbox_.take();
-        for (auto it = arrived.begin(); it != arrived.end(); ++it) {
-            try {
-                schedule(**it);
-            } catch (...) { // out of memory: what is not queued goes back, nothing is lost
-                inbox_.put_back(it, arrived.end());
-                throw;
-            }
-            adopt(std::move(*it));
+        for (std::unique_ptr<detail::callback_node>& callback : inbox_.take()) {
+            schedule(*callback);
+            adopt(std::move(callback));
         }
     }
 
@@ -567,19 +561,25 @@ private:
             timers_.pop().expire();
     }
 
-    void run(ready_entry e) {
-        if (e.task == nullptr)
-            run_callback(*static_cast<detail::callback_node*>(e.target));
+    static detail::task_state_base* task_of(detail::ready_queue::item item) noexcept {
+        if (item.what == detail::ready_queue::kind::callback)
+            return nullptr;
+        return static_cast<detail::task_state_base*>(item.link);
+    }
+
+    void run(detail::ready_queue::item item) {
+        if (detail::task_state_base* task = task_of(item))
+            step(*task);
         else
-            step(*e.task, std::coroutine_handle<>::from_address(e.target));
+            run_callback(*static_cast<detail::callback_node*>(item.link));
     }
 
     // Debug mode: run() with a stopwatch. The reference keeps a task that finishes in this
     // step alive long enough to be named.
-    void run_timed(ready_entry e) {
-        detail::task_ref<detail::task_state_base> task(e.task);
+    void run_timed(detail::ready_queue::item item) {
+        detail::task_ref<detail::task_state_base> task(task_of(item));
         const clock::time_point start = clock::now();
-        run(e);
+        run(item);
         const clock::duration took = clock::now() - start;
         if (took < slow_)
             return;
@@ -592,7 +592,8 @@ private:
                      ms(slow_).count());
     }
 
-    void step(detail::task_state_base& task, std::coroutine_handle<> frame) {
+    void step(detail::task_state_base& task) {
+        const std::coroutine_handle<> frame = task.next_step();
         if (!task.started() && !task.start()) {
             task.finish_cancelled();
             tasks_.retire(task);

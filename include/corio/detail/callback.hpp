@@ -6,6 +6,7 @@
 #pragma once
 
 #include <corio/detail/intrusive_list.hpp>
+#include <corio/detail/ready_queue.hpp>
 #include <corio/detail/scheduler.hpp>
 #include <corio/detail/timer_heap.hpp>
 
@@ -16,7 +17,7 @@ namespace corio::detail {
 // The loop holds one reference while the callback is pending (linked in the loop's list of
 // pending callbacks), each handle another. A pending callback sits either in the timer heap
 // (scheduled()) or in the ready queue; one cancelled in the ready queue is skipped there.
-class callback_node : public timer_node, public list_hook {
+class callback_node : public timer_node, public list_hook, public ready_link {
 public:
     explicit callback_node(scheduler* owner) noexcept : owner_(owner) {}
     virtual ~callback_node() = default;
@@ -52,6 +53,10 @@ private:
     int refs_ = 1; // the loop's
     bool cancelled_ = false;
 };
+
+inline void scheduler::schedule(callback_node& callback) noexcept {
+    ready_.push_back(callback, ready_queue::kind::callback);
+}
 
 template <class F>
 class callback final : public callback_node {

@@ -46,15 +46,6 @@ public:
         return arrived;
     }
 
-    /// Loop thread: what take() returned and could not be queued (out of memory) goes back in
-    /// front, so nothing is lost.
-    void put_back(batch::iterator first, batch::iterator last) {
-        std::lock_guard lock(mutex_);
-        posted_.insert(
-            posted_.begin(), std::make_move_iterator(first), std::make_move_iterator(last));
-        full_.store(true, std::memory_order_relaxed);
-    }
-
     /// Destroys what nobody will run, outside the lock, since a destructor (a to_thread
     /// result's) may post again; until nothing is left. Taking the lock also waits for a
     /// post() still inside its wake(): the backend must outlive it.

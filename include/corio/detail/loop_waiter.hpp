@@ -58,7 +58,7 @@ protected:
     /// cancellation) do nothing. The loop resumes it in its next run of ready tasks.
     void resume_later() noexcept {
         if (!std::exchange(resume_queued_, true))
-            loop_->schedule(frame_, task_);
+            loop_->schedule(*task_);
     }
 
     /// True once this suspension's resume is queued: the operation completed, or stopped.
@@ -87,7 +87,6 @@ protected:
 
 private:
     task_state_base* task_ = nullptr;
-    std::coroutine_handle<> frame_;
     bool cancelled_ = false; // the two flags share a word: awaiters live in coroutine frames
     bool resume_queued_ = false;
 };

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // corio/detail/ring_buffer.hpp: ring_buffer<T>, a first-in first-out queue in one array
-// that doubles when full: the loop's ready queue and asyncio.Queue's store.
+// that doubles when full: asyncio.Queue's store.
 // Layer L0.
 #pragma once
 

@@ -6,14 +6,12 @@
 
 #include <corio/clock.hpp>
 
-#include <corio/detail/ring_buffer.hpp>
+#include <corio/detail/ready_queue.hpp>
+#include <corio/detail/task_state.hpp>
 #include <corio/detail/timer_heap.hpp>
-
-#include <coroutine>
 
 namespace corio::detail {
 
-class task_state_base;
 class callback_node;
 
 class scheduler {
@@ -21,13 +19,14 @@ public:
     scheduler(const scheduler&) = delete;
     scheduler& operator=(const scheduler&) = delete;
 
-    /// Queues `frame` to be resumed as a step of `task`.
-    void schedule(std::coroutine_handle<> frame, task_state_base* task) {
-        ready_.push_back(ready_entry{task, frame.address()});
+    /// Queues the next step of `task`, which is in no queue now: it resumes
+    /// `task.next_step()`.
+    void schedule(task_state_base& task) noexcept {
+        ready_.push_back(task, ready_queue::kind::task);
     }
 
-    /// Queues a callback (call_soon, or a call_later whose time has come).
-    void schedule(callback_node& callback) { ready_.push_back(ready_entry{nullptr, &callback}); }
+    /// Queues a callback (call_soon, or a call_later whose time has come), once.
+    void schedule(callback_node& callback) noexcept; // in callback.hpp, which defines the node
 
     [[nodiscard]] task_state_base* current_task_state() const noexcept { return current_; }
 
@@ -47,13 +46,7 @@ protected:
     scheduler() = default;
     ~scheduler() = default;
 
-    // One step of work: a task's frame to resume, or a callback to call when `task` is null.
-    struct ready_entry {
-        task_state_base* task;
-        void* target; // the frame's address, or the callback_node
-    };
-
-    ring_buffer<ready_entry> ready_;
+    ready_queue ready_;
     timer_heap timers_;
     task_state_base* current_ = nullptr;
     const clock::time_point* own_time_ = nullptr;

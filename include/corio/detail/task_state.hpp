@@ -12,6 +12,7 @@
 #include <corio/detail/frame_cache.hpp>
 #include <corio/detail/intrusive_list.hpp>
 #include <corio/detail/ledger.hpp>
+#include <corio/detail/ready_queue.hpp>
 
 #include <coroutine>
 #include <cstddef>
@@ -39,8 +40,13 @@ public:
     /// One line for dump_tasks: what the task waits for ("sleep, due in 2.500 s").
     virtual void describe(std::ostream& out) const = 0;
 
+    /// The suspended frame, which the task's next step resumes.
+    [[nodiscard]] std::coroutine_handle<> frame() const noexcept { return frame_; }
+
 protected:
     ~waiter() = default;
+
+    std::coroutine_handle<> frame_;
 };
 
 /// Told when a task finishes; handle awaiters and gather are listeners.
@@ -65,8 +71,9 @@ protected:
 };
 
 // The hook links a pending task into its loop's task list and, once it failed and until
-// someone retrieves the exception, into the loop's list of unretrieved failures.
-class task_state_base : public list_hook {
+// someone retrieves the exception, into the loop's list of unretrieved failures. The ready
+// link queues its next step.
+class task_state_base : public list_hook, public ready_link {
 public:
     task_state_base(const task_state_base&) = delete;
     task_state_base& operator=(const task_state_base&) = delete;
@@ -176,6 +183,11 @@ public:
     /// What the task is suspended on; null while it runs, before it starts and once done.
     [[nodiscard]] const waiter* suspended_on() const noexcept { return waiter_; }
     [[nodiscard]] bool frame_done() const noexcept { return frame_.done(); }
+    /// The frame the next step resumes: the root before the first step, then the frame
+    /// suspended on the waiter (which stays set until the step resumes it).
+    [[nodiscard]] std::coroutine_handle<> next_step() const noexcept {
+        return waiter_ != nullptr ? waiter_->frame() : frame_;
+    }
 
     /// Called once, before the first step. False when a cancellation arrived first: the task
     /// then ends cancelled without running any of its code, as in asyncio.
