@@ -4,6 +4,7 @@
 #include <atomic>
 #include <csignal>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,36 @@ TEST_CASE("timers resume in deadline order, equal deadlines in the order they we
     };
     corio::run(body());
     CHECK(order == "CABDFE");
+}
+
+namespace {
+
+struct recorded_timer final : corio::detail::timer_node {
+    explicit recorded_timer(std::vector<int>& fired, int id) : fired(&fired), id(id) {}
+    void expire() noexcept override { fired->push_back(id); }
+    std::vector<int>* fired;
+    int id;
+};
+
+} // namespace
+
+TEST_CASE("equal deadlines keep their order when the heap's insertion numbers run out",
+          "[sleep]") {
+    // Five numbers before the last: the renumbering happens among pending timers, one of
+    // them removed and one added after it.
+    corio::detail::timer_heap heap(std::uint32_t(-1) - 5);
+    const auto at = corio::clock::time_point{} + 1s;
+    std::vector<int> fired;
+    std::vector<std::unique_ptr<recorded_timer>> timers;
+    for (int id = 0; id < 12; ++id) {
+        timers.push_back(std::make_unique<recorded_timer>(fired, id));
+        heap.push(*timers.back(), id % 3 == 0 ? at - 1ms : at);
+        if (id == 4)
+            heap.erase(*timers[2]);
+    }
+    while (!heap.empty())
+        heap.pop().expire();
+    CHECK(fired == std::vector<int>{0, 3, 6, 9, 1, 4, 5, 7, 8, 10, 11});
 }
 
 TEST_CASE("two equal sleeps started by A then B end A then B", "[sleep]") {

@@ -24,6 +24,7 @@ class task;
 namespace detail {
 
 // How the awaiting coroutine and the task met, so final_suspend knows whether to resume it.
+// Two bits, kept beside a pointer (see promise_base).
 enum class start_phase : std::uint8_t {
     idle,            // not started, or started by a resumer that is not a task awaiter
     inline_start,    // its awaiter is running it from inside await_suspend
@@ -54,12 +55,12 @@ public:
         template <class Promise>
         std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> self) noexcept {
             promise_base& p = self.promise();
-            if (p.phase_ == start_phase::inline_start) {
+            if (p.phase() == start_phase::inline_start) {
                 // WORKAROUND(gcc-12, libcoro#273): symmetric transfer is no tail call at -O0,
                 // -O1 or under ASan, so a loop of synchronous completions would nest one
                 // resume per iteration. Returning to the awaiter's await_suspend instead
                 // keeps the stack flat.
-                p.phase_ = start_phase::finished_inline;
+                p.set_phase(start_phase::finished_inline);
                 return std::noop_coroutine();
             }
             if (p.continuation_)
@@ -82,22 +83,28 @@ public:
     // must suspend (the task suspended), false when the task already finished.
     bool start_inline(std::coroutine_handle<> self, std::coroutine_handle<> awaiter) {
         continuation_ = awaiter;
-        phase_ = start_phase::inline_start;
+        set_phase(start_phase::inline_start);
         self.resume();
-        if (phase_ == start_phase::finished_inline)
+        if (phase() == start_phase::finished_inline)
             return false;
-        phase_ = start_phase::detached;
+        set_phase(start_phase::detached);
         return true;
     }
 
-    [[nodiscard]] bool started() const noexcept { return phase_ != start_phase::idle; }
+    [[nodiscard]] bool started() const noexcept { return phase() != start_phase::idle; }
 
     [[nodiscard]] const call_site& site() const noexcept { return site_; }
 
     /// The task this coroutine is awaiting now, inline, if any: the next link of the chain
     /// dump_tasks prints.
-    [[nodiscard]] const promise_base* inner() const noexcept { return inner_; }
-    void set_inner(const promise_base* inner) noexcept { inner_ = inner; }
+    [[nodiscard]] const promise_base* inner() const noexcept {
+        return reinterpret_cast<const promise_base*>(inner_and_phase_ & ~phase_mask);
+    }
+    void set_inner(const promise_base* inner) noexcept {
+        static_assert(alignof(promise_base) > phase_mask);
+        inner_and_phase_ =
+            reinterpret_cast<std::uintptr_t>(inner) | (inner_and_phase_ & phase_mask);
+    }
 
 protected:
     explicit promise_base(const call_site& site) noexcept : site_(site) {}
@@ -108,11 +115,21 @@ protected:
     }
 
 private:
+    // The phase lives in the low bits of the inner promise's address, which its alignment
+    // leaves free: every frame holds a promise, and W2's frames are counted by the byte.
+    static constexpr std::uintptr_t phase_mask = 3;
+
+    [[nodiscard]] start_phase phase() const noexcept {
+        return static_cast<start_phase>(inner_and_phase_ & phase_mask);
+    }
+    void set_phase(start_phase phase) noexcept {
+        inner_and_phase_ = (inner_and_phase_ & ~phase_mask) | static_cast<std::uintptr_t>(phase);
+    }
+
     std::coroutine_handle<> continuation_;
     std::exception_ptr exception_;
-    const promise_base* inner_ = nullptr;
+    std::uintptr_t inner_and_phase_ = static_cast<std::uintptr_t>(start_phase::idle);
     call_site site_;
-    start_phase phase_ = start_phase::idle;
 };
 
 // The default arguments name the coroutine function whose promise this is.

@@ -9,8 +9,10 @@
 
 #include <corio/clock.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <stdexcept>
 #include <vector>
 
 namespace corio::detail {
@@ -36,23 +38,35 @@ protected:
 
 private:
     friend class timer_heap;
-    static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+    static constexpr std::uint32_t npos = static_cast<std::uint32_t>(-1);
 
+    // Every sleeping task's frame holds a node, so its words are counted: the position and
+    // the insertion number share one.
     clock::time_point deadline_{};
-    std::uint64_t sequence_ = 0;
-    std::size_t index_ = npos;
+    std::uint32_t sequence_ = 0;
+    std::uint32_t index_ = npos;
 };
 
 class timer_heap {
 public:
+    /// `first_sequence` is for tests, which start near the end of the insertion numbers.
+    explicit timer_heap(std::uint32_t first_sequence = 0) noexcept
+        : next_sequence_(first_sequence) {}
+
     [[nodiscard]] bool empty() const noexcept { return nodes_.empty(); }
     [[nodiscard]] timer_node& top() const noexcept { return *nodes_.front().node; }
 
+    /// Throws `std::length_error` with 2^32 - 1 timers pending, `std::bad_alloc`; then
+    /// nothing changed.
     void push(timer_node& node, clock::time_point deadline) {
-        nodes_.push_back(entry{deadline, &node}); // first: if it throws, nothing changed
+        if (nodes_.size() == timer_node::npos)
+            throw std::length_error("corio: too many timers pending (4,294,967,295)");
+        if (next_sequence_ == last_sequence)
+            renumber();
+        nodes_.push_back(entry{deadline, &node});
         node.deadline_ = deadline;
         node.sequence_ = next_sequence_++;
-        node.index_ = nodes_.size() - 1;
+        node.index_ = static_cast<std::uint32_t>(nodes_.size() - 1);
         sift_up(node.index_);
     }
 
@@ -93,7 +107,19 @@ private:
 
     void place(const entry& e, std::size_t i) noexcept {
         nodes_[i] = e;
-        e.node->index_ = i;
+        e.node->index_ = static_cast<std::uint32_t>(i);
+    }
+
+    // Insertion numbers are 32 bits: when they run out, once in four billion timers, the
+    // pending ones are numbered again from 0 in the order they already have, which leaves the
+    // heap as it is.
+    void renumber() {
+        std::vector<entry> order(nodes_);
+        std::sort(order.begin(), order.end(), before);
+        std::uint32_t n = 0;
+        for (const entry& e : order)
+            e.node->sequence_ = n++;
+        next_sequence_ = n;
     }
 
     void sift_up(std::size_t i) noexcept {
@@ -125,8 +151,10 @@ private:
         place(e, i);
     }
 
+    static constexpr std::uint32_t last_sequence = static_cast<std::uint32_t>(-1);
+
     std::vector<entry> nodes_;
-    std::uint64_t next_sequence_ = 0;
+    std::uint32_t next_sequence_;
 };
 
 } // namespace corio::detail
