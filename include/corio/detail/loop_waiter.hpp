@@ -11,8 +11,8 @@
 #include <corio/detail/task_state.hpp>
 
 #include <coroutine>
+#include <cstdint>
 #include <stdexcept>
-#include <utility>
 
 namespace corio::detail {
 
@@ -27,7 +27,7 @@ public:
     cancel_answer cancel() noexcept final {
         const cancel_answer answer = stop();
         if (answer == cancel_answer::stopped) {
-            cancelled_ = true;
+            task_and_flags_ |= cancelled_bit;
             resume_later(); // a no-op when the operation's own completion queued it already
         }
         return answer;
@@ -43,52 +43,65 @@ protected:
 
     /// First thing in await_suspend: remembers the frame to resume and its task.
     void bind(std::coroutine_handle<> frame) {
-        task_ = loop_->current_task_state();
-        if (task_ == nullptr)
+        task_state_base* task = loop_->current_task_state();
+        if (task == nullptr)
             throw std::logic_error("corio: awaited outside a task of the running loop");
+        task_and_flags_ = reinterpret_cast<std::uintptr_t>(task); // both flags clear
         frame_ = frame;
-        resume_queued_ = false;
-        cancelled_ = false;
     }
 
     /// Last thing in await_suspend, once the operation is armed: the task now waits here.
-    void wait() noexcept { task_->suspend_on(*this); }
+    void wait() noexcept { task()->suspend_on(*this); }
 
     /// Schedules the frame, once per suspension: later calls (a completion racing a
     /// cancellation) do nothing. The loop resumes it in its next run of ready tasks.
     void resume_later() noexcept {
-        if (!std::exchange(resume_queued_, true))
-            loop_->schedule(*task_);
+        if (!resume_queued()) {
+            task_and_flags_ |= resume_queued_bit;
+            loop_->schedule(*task());
+        }
     }
 
     /// True once this suspension's resume is queued: the operation completed, or stopped.
-    [[nodiscard]] bool resume_queued() const noexcept { return resume_queued_; }
+    [[nodiscard]] bool resume_queued() const noexcept {
+        return (task_and_flags_ & resume_queued_bit) != 0;
+    }
 
     /// First thing in await_resume: throws cancelled_error if this wait was cancelled. Does
     /// nothing when await_ready let the task go on without suspending.
     void resumed() {
-        if (task_ == nullptr)
+        if (task_and_flags_ == 0)
             return;
-        task_->resumed();
-        if (cancelled_)
-            throw cancelled_error(task_->cancel_message());
+        task()->resumed();
+        if (cancelled())
+            throw cancelled_error(task()->cancel_message());
     }
 
-    [[nodiscard]] task_state_base& owner() const noexcept { return *task_; }
+    [[nodiscard]] task_state_base& owner() const noexcept { return *task(); }
 
     /// In await_resume, after resumed(): the operation answered pending and then completed
     /// with a result that must not be dropped; the cancellation comes at the next suspension.
-    void cancel_at_next_suspension() noexcept { task_->cancel_at_next_suspension(); }
+    void cancel_at_next_suspension() noexcept { task()->cancel_at_next_suspension(); }
 
     /// True once stop() withdrew this suspension's operation: await_resume throws.
-    [[nodiscard]] bool cancelled() const noexcept { return cancelled_; }
+    [[nodiscard]] bool cancelled() const noexcept { return (task_and_flags_ & cancelled_bit) != 0; }
 
     scheduler* loop_;
 
 private:
-    task_state_base* task_ = nullptr;
-    bool cancelled_ = false; // the two flags share a word: awaiters live in coroutine frames
-    bool resume_queued_ = false;
+    // The two flags live in the low bits of the task's address, which its alignment leaves
+    // free: awaiters live in coroutine frames, and a sleeping task's frame is counted by the
+    // byte (W3).
+    static constexpr std::uintptr_t cancelled_bit = 1;
+    static constexpr std::uintptr_t resume_queued_bit = 2;
+
+    [[nodiscard]] task_state_base* task() const noexcept {
+        static_assert(alignof(task_state_base) > (cancelled_bit | resume_queued_bit));
+        return reinterpret_cast<task_state_base*>(task_and_flags_ &
+                                                  ~(cancelled_bit | resume_queued_bit));
+    }
+
+    std::uintptr_t task_and_flags_ = 0; // null until bound
 };
 
 } // namespace corio::detail
