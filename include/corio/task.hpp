@@ -24,7 +24,7 @@ class task;
 namespace detail {
 
 // How the awaiting coroutine and the task met, so final_suspend knows whether to resume it.
-// Two bits, kept beside a pointer (see promise_base).
+// Two bits, kept in a pointer's low bits (see promise_base).
 enum class start_phase : std::uint8_t {
     idle,            // not started, or started by a resumer that is not a task awaiter
     inline_start,    // its awaiter is running it from inside await_suspend
@@ -63,8 +63,8 @@ public:
                 p.set_phase(start_phase::finished_inline);
                 return std::noop_coroutine();
             }
-            if (p.continuation_)
-                return p.continuation_;
+            if (const std::coroutine_handle<> next = p.continuation())
+                return next;
             return std::noop_coroutine();
         }
 
@@ -82,8 +82,8 @@ public:
     // Runs the task from inside its awaiter's await_suspend. Returns true when the awaiter
     // must suspend (the task suspended), false when the task already finished.
     bool start_inline(std::coroutine_handle<> self, std::coroutine_handle<> awaiter) {
-        continuation_ = awaiter;
-        set_phase(start_phase::inline_start);
+        continuation_and_phase_ = reinterpret_cast<std::uintptr_t>(awaiter.address()) |
+                                  static_cast<std::uintptr_t>(start_phase::inline_start);
         self.resume();
         if (phase() == start_phase::finished_inline)
             return false;
@@ -97,14 +97,8 @@ public:
 
     /// The task this coroutine is awaiting now, inline, if any: the next link of the chain
     /// dump_tasks prints.
-    [[nodiscard]] const promise_base* inner() const noexcept {
-        return reinterpret_cast<const promise_base*>(inner_and_phase_ & ~phase_mask);
-    }
-    void set_inner(const promise_base* inner) noexcept {
-        static_assert(alignof(promise_base) > phase_mask);
-        inner_and_phase_ =
-            reinterpret_cast<std::uintptr_t>(inner) | (inner_and_phase_ & phase_mask);
-    }
+    [[nodiscard]] const promise_base* inner() const noexcept { return inner_; }
+    void set_inner(const promise_base* inner) noexcept { inner_ = inner; }
 
 protected:
     explicit promise_base(const call_site& site) noexcept : site_(site) {}
@@ -115,20 +109,26 @@ protected:
     }
 
 private:
-    // The phase lives in the low bits of the inner promise's address, which its alignment
-    // leaves free: every frame holds a promise, and W2's frames are counted by the byte.
+    // The phase lives in the low bits of the awaiting frame's address, which is aligned at
+    // least as the resume function's address that begins it: every frame holds a promise,
+    // and W2's frames are counted by the byte. Both are set by one store when a task starts.
     static constexpr std::uintptr_t phase_mask = 3;
 
     [[nodiscard]] start_phase phase() const noexcept {
-        return static_cast<start_phase>(inner_and_phase_ & phase_mask);
+        return static_cast<start_phase>(continuation_and_phase_ & phase_mask);
     }
     void set_phase(start_phase phase) noexcept {
-        inner_and_phase_ = (inner_and_phase_ & ~phase_mask) | static_cast<std::uintptr_t>(phase);
+        continuation_and_phase_ =
+            (continuation_and_phase_ & ~phase_mask) | static_cast<std::uintptr_t>(phase);
+    }
+    [[nodiscard]] std::coroutine_handle<> continuation() const noexcept {
+        return std::coroutine_handle<>::from_address(
+            reinterpret_cast<void*>(continuation_and_phase_ & ~phase_mask));
     }
 
-    std::coroutine_handle<> continuation_;
+    std::uintptr_t continuation_and_phase_ = static_cast<std::uintptr_t>(start_phase::idle);
     std::exception_ptr exception_;
-    std::uintptr_t inner_and_phase_ = static_cast<std::uintptr_t>(start_phase::idle);
+    const promise_base* inner_ = nullptr;
     call_site site_;
 };
 
