@@ -315,3 +315,48 @@ TEST_CASE("gather over a view of handles copies them, leaving the caller's intac
     };
     corio::run(body());
 }
+
+TEST_CASE("a task gathered by two gathers at once, or twice by one, is awaited in each place",
+          "[gather]") {
+    auto body = []() -> corio::task<> {
+        auto shared = corio::spawn(value_after(3, 2h));
+        auto first = corio::spawn(corio::gather(shared, value_after(1, 1h)));
+        auto second = corio::spawn(corio::gather(shared, shared));
+        auto direct = corio::spawn(ended_cancelled(shared));
+        co_await settle(); // all three wait for `shared` now
+        REQUIRE_FALSE(shared.done());
+        auto [a, b] = co_await first;
+        CHECK(a == 3);
+        CHECK(b == 1);
+        auto [c, d] = co_await second;
+        CHECK(c == 3);
+        CHECK(d == 3);
+        CHECK_FALSE(co_await direct);
+        CHECK(other_live_tasks() == 0);
+    };
+    run_virtual(body());
+}
+
+TEST_CASE("a loop that closes under a pending gather destroys it and its children cleanly",
+          "[gather]") {
+    corio::task_handle<> gathering;
+    std::vector<corio::task_handle<>> children;
+    {
+        corio::event_loop loop;
+        auto body = [&]() -> corio::task<> {
+            for (int i = 0; i < 3; ++i)
+                children.push_back(corio::spawn(nothing_after(1h)));
+            gathering = corio::spawn(corio::gather(children));
+            co_await settle();
+            corio::get_running_loop().stop();
+            co_await corio::sleep(1h);
+        };
+        CHECK_THROWS_AS(loop.run_until_complete(body()), corio::invalid_state_error);
+        REQUIRE(gathering);
+        CHECK_FALSE(gathering.done());
+    }
+    // The states outlive the loop, which destroyed every frame without finishing it.
+    CHECK_FALSE(gathering.done());
+    for (const auto& child : children)
+        CHECK_FALSE(child.done());
+}

@@ -5,6 +5,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -212,6 +213,29 @@ TEST_CASE("race over a range returns the winner's index and value", "[race]") {
         STATIC_REQUIRE(std::is_same_v<decltype(void_winner.second), std::monostate>);
         CHECK(void_winner.first == 1);
         CHECK(since(start) == 3h);
+        CHECK(other_live_tasks() == 0);
+    };
+    run_virtual(body());
+}
+
+TEST_CASE("race names the winner whether it held the task's join slot or not", "[race]") {
+    auto body = []() -> corio::task<> {
+        auto slow = corio::spawn(value_after(1, 2h));
+        auto fast = corio::spawn(value_after(2, 1h));
+        auto holder = corio::spawn(corio::gather(fast)); // waits in fast's join slot
+        co_await corio::sleep(0s);
+        std::vector<corio::task_handle<int>> both{slow, fast};
+        auto [index, value] = co_await corio::race(both);
+        CHECK(index == 1);
+        CHECK(value == 2);
+        CHECK(slow.cancelled());
+        CHECK(std::get<0>(co_await holder) == 2);
+
+        auto again = corio::spawn(value_after(3, 1h));
+        std::vector<corio::task_handle<int>> twice{again, again};
+        auto winner = co_await corio::race(twice); // the first holds the slot, the second not
+        CHECK(winner.first == 0);
+        CHECK(winner.second == 3);
         CHECK(other_live_tasks() == 0);
     };
     run_virtual(body());

@@ -7,7 +7,6 @@
 #include <corio/task_handle.hpp>
 #include <corio/wait.hpp>
 
-#include <corio/detail/intrusive_list.hpp>
 #include <corio/detail/loop_core.hpp>
 #include <corio/detail/loop_waiter.hpp>
 #include <corio/detail/task_state.hpp>
@@ -29,12 +28,11 @@ class completion_tracker {
 public:
     explicit completion_tracker(std::span<task_state_base* const> tasks)
         : loop_(&running_core()), listeners_(std::make_unique<listener[]>(tasks.size())),
-          count_(tasks.size()) {
+          finished_(std::make_unique<std::size_t[]>(tasks.size())), count_(tasks.size()) {
         for (std::size_t i = 0; i < count_; ++i) {
             listeners_[i].self = this;
-            listeners_[i].index = i;
             if (tasks[i]->done())
-                finished_.push_back(listeners_[i]);
+                finished_[finished_count_++] = i;
             else
                 tasks[i]->add_listener(listeners_[i]);
         }
@@ -54,7 +52,8 @@ public:
             // A waiter woken but not resumed yet still owns the next task: a second caller
             // must not take it (await_suspend then throws).
             return tracker_->waiting_ == nullptr &&
-                   (!tracker_->finished_.empty() || tracker_->handed_out_ == tracker_->count_);
+                   (tracker_->handed_out_ < tracker_->finished_count_ ||
+                    tracker_->handed_out_ == tracker_->count_);
         }
 
         void await_suspend(std::coroutine_handle<> frame) {
@@ -70,11 +69,9 @@ public:
             if (tracker_->waiting_ == this) // woken by arrived(): no longer waiting
                 tracker_->waiting_ = nullptr;
             resumed();
-            listener* l = tracker_->finished_.pop_front();
-            if (l == nullptr)
+            if (tracker_->handed_out_ == tracker_->finished_count_)
                 return std::nullopt;
-            ++tracker_->handed_out_;
-            return l->index;
+            return tracker_->finished_[tracker_->handed_out_++];
         }
 
         void describe(std::ostream& out) const override {
@@ -100,24 +97,28 @@ public:
     };
 
 private:
+    // The i-th listener waits for the i-th task.
     struct listener final : done_listener {
         completion_tracker* self = nullptr;
-        std::size_t index = 0;
 
-        void task_done(task_state_base&) noexcept override { self->arrived(*this); }
+        void task_done(task_state_base&) noexcept override {
+            self->arrived(static_cast<std::size_t>(this - self->listeners_.get()));
+        }
     };
 
-    void arrived(listener& l) noexcept {
-        finished_.push_back(l);  // the task already unlinked it from its own list
+    void arrived(std::size_t i) noexcept {
+        finished_[finished_count_++] = i;
         if (waiting_ != nullptr) // it stays set until it resumes and takes its task
             waiting_->wake();
     }
 
     scheduler* loop_;
     std::unique_ptr<listener[]> listeners_;
+    // The tasks' indexes in the order they finished: each finishes once.
+    std::unique_ptr<std::size_t[]> finished_;
     std::size_t count_;
+    std::size_t finished_count_ = 0;
     std::size_t handed_out_ = 0;
-    intrusive_list<listener> finished_;
     next_awaiter* waiting_ = nullptr;
 };
 

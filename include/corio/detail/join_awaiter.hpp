@@ -29,9 +29,10 @@ enum class join_mode {
 };
 
 // The children are looked up where the caller keeps them (beside the awaiter, in the same
-// coroutine frame, for as long as it lives), not copied: a gather of a million tasks then
-// needs one listener each and nothing more.
-class join_awaiter final : public loop_waiter {
+// coroutine frame, for as long as it lives), not copied, and the awaiter waits in each
+// child's join slot: a gather of a million tasks needs no memory of its own per child. Only
+// a child whose slot another join holds gets a listener.
+class join_awaiter final : public loop_waiter, private join_listener {
 public:
     join_awaiter(std::span<task_state_base* const> children, join_mode mode)
         : join_awaiter(children.data(), children.size(), mode) {
@@ -66,9 +67,19 @@ public:
     void await_suspend(std::coroutine_handle<> frame) {
         bind(frame);
         for (std::size_t i = 0; i < count_; ++i)
-            if (!child(i).done())
-                child(i).add_listener(listeners_[i]);
+            if (!child(i).done() && !child(i).set_joiner(*this))
+                add_listener(i);
         wait();
+    }
+
+    join_awaiter(const join_awaiter&) = delete;
+    join_awaiter& operator=(const join_awaiter&) = delete;
+    // Ends before its children only when its frame is destroyed unfinished (a closing loop
+    // abandons it): no child may call it then.
+    ~join_awaiter() {
+        if (pending_ > 0)
+            for (std::size_t i = 0; i < count_; ++i)
+                child(i).clear_joiner(*this);
     }
 
     /// The first failure (a child's exception when failing fast, or cancelled_error when the
@@ -105,13 +116,9 @@ private:
     }
 
     join_awaiter(const void* children, std::size_t count, join_mode mode)
-        : loop_waiter(running_core()), listeners_(std::make_unique<listener[]>(count)),
-          children_(children), count_(count), mode_(mode) {
-        for (std::size_t i = 0; i < count_; ++i)
-            listeners_[i].self = this;
-    }
+        : loop_waiter(running_core()), children_(children), count_(count), mode_(mode) {}
 
-    // The i-th listener waits for the i-th child.
+    // The i-th listener, if there is one, waits for the i-th child.
     struct listener final : done_listener {
         join_awaiter* self = nullptr;
 
@@ -119,6 +126,18 @@ private:
             self->child_done(task, static_cast<std::size_t>(this - self->listeners_.get()));
         }
     };
+
+    void add_listener(std::size_t i) {
+        if (!listeners_) {
+            listeners_ = std::make_unique<listener[]>(count_);
+            for (std::size_t j = 0; j < count_; ++j)
+                listeners_[j].self = this;
+        }
+        child(i).add_listener(listeners_[i]);
+    }
+
+    // From a child's join slot, which does not say which child it is.
+    void task_done(task_state_base& task) noexcept override { child_done(task, unknown_index); }
 
     [[nodiscard]] task_state_base& child(std::size_t i) const noexcept {
         return child_at_(children_, i);
@@ -135,7 +154,7 @@ private:
     void note_outcome(task_state_base& child, std::size_t i) noexcept {
         const bool failed = child.retrieve() != nullptr;
         if (mode_ == join_mode::first_done && winner_ == no_winner) {
-            winner_ = i;
+            winner_ = i != unknown_index ? i : index_of(child);
             if (!first_error_)       // else the awaiter's cancellation already cancelled them all:
                 cancel_children({}); // a second request would cut their clean-up short
         } else if (mode_ == join_mode::fail_fast && failed && !first_error_) {
@@ -144,13 +163,21 @@ private:
         }
     }
 
+    [[nodiscard]] std::size_t index_of(const task_state_base& task) const noexcept {
+        std::size_t i = 0;
+        while (&child(i) != &task)
+            ++i;
+        return i;
+    }
+
     void cancel_children(std::string_view message) noexcept {
         for (std::size_t i = 0; i < count_; ++i)
             child(i).cancel(message);
     }
 
-    std::unique_ptr<listener[]> listeners_;
+    std::unique_ptr<listener[]> listeners_; // made for the first child whose slot is taken
     static constexpr std::size_t no_winner = static_cast<std::size_t>(-1);
+    static constexpr std::size_t unknown_index = static_cast<std::size_t>(-1);
 
     const void* children_;
     task_state_base& (*child_at_)(const void* children, std::size_t i) noexcept = nullptr;

@@ -10,6 +10,7 @@
 
 #include <corio/detail/cancel_answer.hpp>
 #include <corio/detail/frame_cache.hpp>
+#include <corio/detail/intrusive_hlist.hpp>
 #include <corio/detail/intrusive_list.hpp>
 #include <corio/detail/ledger.hpp>
 #include <corio/detail/ready_queue.hpp>
@@ -49,14 +50,26 @@ protected:
     std::coroutine_handle<> frame_;
 };
 
-/// Told when a task finishes; handle awaiters and gather are listeners.
-class done_listener : public list_hook {
+/// Told when a task finishes; handle awaiters, task groups and wait are listeners. Each
+/// waits for the task through its own hook, which unlinks it when it is destroyed.
+class done_listener : public hlist_hook {
 public:
     /// Must not resume a coroutine inline: schedule it on the loop instead.
     virtual void task_done(task_state_base& task) noexcept = 0;
 
 protected:
     ~done_listener() = default;
+};
+
+/// Told when a task finishes, by a task whose join slot it holds: gather and race wait for
+/// many tasks with one of these instead of a listener for each.
+class join_listener {
+public:
+    /// Must not resume a coroutine inline: schedule it on the loop instead.
+    virtual void task_done(task_state_base& task) noexcept = 0;
+
+protected:
+    ~join_listener() = default;
 };
 
 /// Where a task's exception goes when nobody retrieved it: the loop's exception handler.
@@ -217,7 +230,21 @@ public:
     /// the result; the request it took goes to the next suspension, as a too-late one does.
     void cancel_at_next_suspension() noexcept { must_cancel_ = true; }
 
-    void add_listener(done_listener& listener) noexcept { listeners_.push_back(listener); }
+    void add_listener(done_listener& listener) noexcept { listeners_.push_front(listener); }
+
+    /// Takes `join` into the task's one join slot; false when another join (or the same one,
+    /// for a task it waits for twice) holds it: that one then adds a listener.
+    [[nodiscard]] bool set_joiner(join_listener& join) noexcept {
+        if (joiner_)
+            return false;
+        joiner_ = &join;
+        return true;
+    }
+    /// Empties the slot if `join` holds it: a join that ends before the task must leave.
+    void clear_joiner(const join_listener& join) noexcept {
+        if (joiner_ == &join)
+            joiner_ = nullptr;
+    }
 
     /// Records the outcome of the finished frame and tells every listener. A cancellation
     /// still pending when the frame returns ends the task cancelled, as asyncio does: cancel()
@@ -296,6 +323,9 @@ private:
         waiter_ = nullptr;
         failed_ = e != nullptr;
         cancelled_ = failed_ && is_cancellation(e);
+        if (join_listener* join = std::exchange(joiner_, nullptr))
+            join->task_done(*this);
+        listeners_.reverse(); // added newest first; told in the order they came
         while (done_listener* l = listeners_.pop_front())
             l->task_done(*this);
     }
@@ -316,7 +346,8 @@ private:
     mutable std::unique_ptr<extras_t> extras_;
     waiter* waiter_ = nullptr;
     unretrieved_sink* sink_ = nullptr;
-    intrusive_list<done_listener> listeners_;
+    intrusive_hlist<done_listener> listeners_;
+    join_listener* joiner_ = nullptr;
     int refs_ = 0;
     int cancel_requests_ = 0;
     std::uint64_t number_ : 48;
