@@ -26,6 +26,23 @@ corio::task<> outer() {
     co_await middle();
 }
 
+corio::task<int> quick() {
+    co_return 1;
+}
+
+constexpr int yielding_line = __LINE__ + 1;
+corio::task<> yielding() {
+    co_await corio::sleep(0s);
+}
+
+constexpr int settled_line = __LINE__ + 1;
+corio::task<> settled() {
+    co_await quick();    // finishes inline
+    co_await yielding(); // suspends, then finishes
+    co_await corio::sleep(1h);
+}
+constexpr int settled_last_line = __LINE__ - 1;
+
 constexpr int await_handle_line = __LINE__ + 1;
 corio::task<> await_handle(corio::task_handle<> h) {
     co_await h;
@@ -40,8 +57,17 @@ int first_line_of(const std::string& function) {
         return outer_line;
     if (function == "await_handle")
         return await_handle_line;
+    if (function == "yielding")
+        return yielding_line;
+    if (function == "settled")
+        return settled_line;
     FAIL("unexpected function " << function);
     return 0;
+}
+
+// Its closing brace: the others have one line between.
+int last_line_of(const std::string& function) {
+    return function == "settled" ? settled_last_line : first_line_of(function) + 2;
 }
 
 // The dump with what depends on the compiler and the clock replaced: the line a compiler
@@ -60,7 +86,7 @@ std::string normalized(const std::string& dump) {
             const std::string function = line.substr(4, line.find(' ', 4) - 4);
             INFO(line);
             CHECK(n >= first_line_of(function));
-            CHECK(n <= first_line_of(function) + 2);
+            CHECK(n <= last_line_of(function));
             line = std::regex_replace(line, line_number, ":L)");
         }
         if (std::regex_search(line, m, seconds_left)) {
@@ -112,6 +138,38 @@ TEST_CASE("dump_tasks prints each task's chain down to the leaf", "[dump]") {
                                             "    sleep, due in S s\n"
                                             "<task 'fresh' not started>\n");
         worker.cancel();
+    };
+    corio::run(body());
+}
+
+TEST_CASE("the chain holds the inline tasks a task is suspended in, and no finished one",
+          "[dump]") {
+    const std::string file = __FILE__;
+    auto body = [&]() -> corio::task<> {
+        corio::current_task().set_name("main");
+        auto t = corio::spawn(settled(), "settled");
+        co_await corio::sleep(0s); // settled suspends in yielding
+        std::ostringstream in_child;
+        corio::dump_tasks(in_child);
+        CHECK(normalized(in_child.str()) == "<task 'main' running>\n"
+                                            "<task 'settled' suspended>\n"
+                                            "    settled (" +
+                                                file +
+                                                ":L)\n"
+                                                "    yielding (" +
+                                                file +
+                                                ":L)\n"
+                                                "    sleep(0), yielding once\n");
+        co_await corio::sleep(0s); // yielding finishes; settled sleeps itself
+        std::ostringstream after_child;
+        corio::dump_tasks(after_child);
+        CHECK(normalized(after_child.str()) == "<task 'main' running>\n"
+                                               "<task 'settled' suspended>\n"
+                                               "    settled (" +
+                                                   file +
+                                                   ":L)\n"
+                                                   "    sleep, due in S s\n");
+        t.cancel();
     };
     corio::run(body());
 }
