@@ -26,7 +26,7 @@ namespace detail {
 // The untyped part: listens to every task and queues them as they finish.
 class completion_tracker {
 public:
-    explicit completion_tracker(std::span<task_state_base* const> tasks)
+    explicit completion_tracker(std::span<task_state* const> tasks)
         : loop_(&running_core()), listeners_(std::make_unique<listener[]>(tasks.size())),
           finished_(std::make_unique<std::size_t[]>(tasks.size())), count_(tasks.size()) {
         for (std::size_t i = 0; i < count_; ++i) {
@@ -101,7 +101,7 @@ private:
     struct listener final : done_listener {
         completion_tracker* self = nullptr;
 
-        void task_done(task_state_base&) noexcept override {
+        void task_done(task_state&) noexcept override {
             self->arrived(static_cast<std::size_t>(this - self->listeners_.get()));
         }
     };

@@ -91,7 +91,7 @@ public:
     T run_until_complete(task<T> main) {
         auto state = start_task(std::move(main));
         run_until_done(*state);
-        return state->result();
+        return state->template result<T>();
     }
 
     /// Runs the loop until stop() is called. asyncio: `loop.run_forever()`.
@@ -318,21 +318,20 @@ public:
     ///
     /// Like a thread dump, for coroutines.
     void dump_tasks(std::ostream& out) const {
-        tasks_.for_each(
-            [&](const detail::task_state_base& t) { detail::dump_task(out, t, current_); });
+        tasks_.for_each([&](const detail::task_state& t) { detail::dump_task(out, t, current_); });
     }
 
     // --- The rest is corio's own machinery, used by its awaitables and by run(). ---
 
     /// Registers `body` as a new task and schedules its first step.
     template <class T>
-    detail::task_ref<detail::task_state<T>> start_task(task<T> body) {
+    detail::task_ref start_task(task<T> body) {
         return start(make_state(std::move(body)));
     }
 
     /// The same, for a task given a name (an empty one means the default, "Task-N").
     template <class T>
-    detail::task_ref<detail::task_state<T>> start_task(task<T> body, std::string name) {
+    detail::task_ref start_task(task<T> body, std::string name) {
         auto owned = make_state(std::move(body));
         if (!name.empty())
             owned->set_name(std::move(name));
@@ -341,7 +340,7 @@ public:
 
     /// Runs iterations until `task` is done.
     /// Throws: `invalid_state_error` when stop() ends the run first.
-    void run_until_done(detail::task_state_base& task) {
+    void run_until_done(detail::task_state& task) {
         running_scope scope(*this);
         while (!task.done()) {
             run_once();
@@ -356,7 +355,7 @@ public:
     void cancel_all_and_wait() {
         running_scope scope(*this);
         while (!tasks_.empty()) {
-            tasks_.for_each([](detail::task_state_base& t) { t.cancel_for_shutdown(); });
+            tasks_.for_each([](detail::task_state& t) { t.cancel_for_shutdown(); });
             run_once();
         }
     }
@@ -375,24 +374,23 @@ public:
     }
 
     /// The task an interrupt cancels first: run()'s main.
-    void interrupt_main(detail::task_state_base* main) noexcept { interrupts_.set_main(main); }
+    void interrupt_main(detail::task_state* main) noexcept { interrupts_.set_main(main); }
 
     /// How many interrupts the loop has acted on.
     [[nodiscard]] int interrupts_handled() const noexcept { return interrupts_.handled(); }
 
 private:
     template <class T>
-    static std::unique_ptr<detail::task_state<T>> make_state(task<T> body) {
+    static std::unique_ptr<detail::task_state> make_state(task<T> body) {
         detail::check_unstarted(body, "spawn");
-        return std::make_unique<detail::task_state<T>>(std::move(body));
+        return std::make_unique<detail::task_state>(std::move(body));
     }
 
-    template <class T>
-    detail::task_ref<detail::task_state<T>> start(std::unique_ptr<detail::task_state<T>> owned) {
+    detail::task_ref start(std::unique_ptr<detail::task_state> owned) {
         auto* state = owned.release();
         schedule(*state);
         tasks_.add(*state); // the loop's reference, dropped when the task finishes
-        return detail::task_ref<detail::task_state<T>>(state);
+        return detail::task_ref(state);
     }
 
     // add_reader's (add_writer's) callback: queued at most once per iteration in which the
@@ -561,14 +559,14 @@ private:
             timers_.pop().expire();
     }
 
-    static detail::task_state_base* task_of(detail::ready_queue::item item) noexcept {
+    static detail::task_state* task_of(detail::ready_queue::item item) noexcept {
         if (item.what == detail::ready_queue::kind::callback)
             return nullptr;
-        return static_cast<detail::task_state_base*>(item.link);
+        return static_cast<detail::task_state*>(item.link);
     }
 
     void run(detail::ready_queue::item item) {
-        if (detail::task_state_base* task = task_of(item))
+        if (detail::task_state* task = task_of(item))
             step(*task);
         else
             run_callback(*static_cast<detail::callback_node*>(item.link));
@@ -577,7 +575,7 @@ private:
     // Debug mode: run() with a stopwatch. The reference keeps a task that finishes in this
     // step alive long enough to be named.
     void run_timed(detail::ready_queue::item item) {
-        detail::task_ref<detail::task_state_base> task(task_of(item));
+        detail::task_ref task(task_of(item));
         const clock::time_point start = clock::now();
         run(item);
         const clock::duration took = clock::now() - start;
@@ -592,7 +590,7 @@ private:
                      ms(slow_).count());
     }
 
-    void step(detail::task_state_base& task) {
+    void step(detail::task_state& task) {
         const std::coroutine_handle<> frame = task.next_step();
         if (!task.started() && !task.start()) {
             task.finish_cancelled();

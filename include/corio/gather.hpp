@@ -97,10 +97,9 @@ gather_slot_t<Outcomes, T> take_slot(const task_handle<T>& handle) {
 }
 
 template <class... T>
-std::array<task_state_base*, sizeof...(T)> states_of(const std::tuple<task_handle<T>...>& handles) {
+std::array<task_state*, sizeof...(T)> states_of(const std::tuple<task_handle<T>...>& handles) {
     return std::apply(
-        [](auto&... h) { return std::array<task_state_base*, sizeof...(T)>{&h.state()...}; },
-        handles);
+        [](auto&... h) { return std::array<task_state*, sizeof...(T)>{&h.state()...}; }, handles);
 }
 
 // Spawns every item that is not a handle yet.

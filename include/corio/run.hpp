@@ -34,7 +34,7 @@ T run_on(event_loop& loop, task<T> main, bool handle_sigint) {
     loop.shutdown_default_executor();
     if (loop.interrupts_handled() > 0 && state->cancelled())
         throw keyboard_interrupt();
-    return state->result();
+    return state->template result<T>();
 }
 
 } // namespace detail

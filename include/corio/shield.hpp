@@ -16,7 +16,7 @@ namespace corio {
 /// Throws: `invalid_state_error` for an empty handle.
 template <class T>
 [[nodiscard]] detail::handle_awaiter<T, true> shield(const task_handle<T>& handle) {
-    return detail::handle_awaiter<T, true>(detail::task_ref<detail::state_for<T>>(&handle.state()));
+    return detail::handle_awaiter<T, true>(detail::task_ref(&handle.state()));
 }
 
 } // namespace corio

@@ -101,16 +101,15 @@ inline task_handle<> current_task() {
     detail::loop_core* loop = detail::running_core_slot();
     if (loop == nullptr)
         return {};
-    return task_handle<>(detail::task_ref<detail::task_state_base>(loop->current_task_state()));
+    return task_handle<>(detail::task_ref(loop->current_task_state()));
 }
 
 /// Every task of the running loop that is not done yet. asyncio: `asyncio.all_tasks()`.
 /// Throws: `no_running_loop` outside a running loop.
 inline std::vector<task_handle<>> all_tasks() {
     std::vector<task_handle<>> tasks;
-    get_running_loop().for_each_task([&](detail::task_state_base& t) {
-        tasks.emplace_back(detail::task_ref<detail::task_state_base>(&t));
-    });
+    get_running_loop().for_each_task(
+        [&](detail::task_state& t) { tasks.emplace_back(detail::task_ref(&t)); });
     return tasks;
 }
 

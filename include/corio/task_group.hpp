@@ -124,13 +124,13 @@ public:
 private:
     struct child final : detail::done_listener {
         explicit child(task_group& g) noexcept : group(&g) {}
-        void task_done(detail::task_state_base& task) noexcept override {
+        void task_done(detail::task_state& task) noexcept override {
             group->child_done(task, self);
         }
 
         task_group* group;
         std::list<child>::iterator self;
-        detail::task_ref<detail::task_state_base> task;
+        detail::task_ref task;
     };
 
     // True when the loop has dropped every child's frame.
@@ -148,13 +148,13 @@ private:
             throw invalid_state_error("corio: task_group is finished");
     }
 
-    void adopt(std::list<child>::iterator node, detail::task_state_base& task) noexcept {
+    void adopt(std::list<child>::iterator node, detail::task_state& task) noexcept {
         node->self = node;
-        node->task = detail::task_ref<detail::task_state_base>(&task);
+        node->task = detail::task_ref(&task);
         task.add_listener(*node);
     }
 
-    void child_done(detail::task_state_base& task, std::list<child>::iterator node) noexcept;
+    void child_done(detail::task_state& task, std::list<child>::iterator node) noexcept;
 
     void abort() noexcept {
         aborting_ = true;
@@ -170,7 +170,7 @@ private:
     std::exception_ptr propagate_; // a cancellation from outside, to rethrow at the end
     std::exception_ptr interrupt_; // the first keyboard_interrupt, rethrown ungrouped
     detail::scheduler* loop_ = nullptr;
-    detail::task_state_base* parent_ = nullptr;
+    detail::task_state* parent_ = nullptr;
     exit_awaiter* waiting_ = nullptr;
     bool exiting_ = false;
     bool aborting_ = false;
@@ -235,7 +235,7 @@ inline task_group::exit_awaiter task_group::aexit(std::exception_ptr error) {
     return exit_awaiter(*this);
 }
 
-inline void task_group::child_done(detail::task_state_base& task,
+inline void task_group::child_done(detail::task_state& task,
                                    std::list<child>::iterator node) noexcept {
     if (task.exception() && !task.cancelled()) {
         const std::exception_ptr& e = task.retrieve();

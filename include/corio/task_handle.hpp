@@ -20,17 +20,6 @@
 namespace corio {
 namespace detail {
 
-template <class T>
-using state_for = std::conditional_t<std::is_void_v<T>, task_state_base, task_state<T>>;
-
-template <class T>
-T result_of(state_for<T>& state) {
-    if constexpr (std::is_void_v<T>)
-        state.rethrow_if_failed();
-    else
-        return state.result();
-}
-
 // co_await on a handle: waits for the task to finish. Cancelling the awaiting task cancels
 // the awaited one too, as in asyncio; the awaiter then gets the outcome of that task.
 // Shielded (shield()), it stops waiting instead and leaves the task running.
@@ -38,7 +27,7 @@ T result_of(state_for<T>& state) {
 template <class T, bool Shielded = false>
 class handle_awaiter final : public loop_waiter, public done_listener {
 public:
-    explicit handle_awaiter(task_ref<state_for<T>> target)
+    explicit handle_awaiter(task_ref target)
         : loop_waiter(running_core()), target_(std::move(target)) {}
     /// Only before it is awaited: wait_for and gather move an awaitable (a shield()) into a
     /// task of their own.
@@ -57,10 +46,10 @@ public:
 
     T await_resume() {
         resumed();
-        return result_of<T>(*target_);
+        return target_->template result<T>();
     }
 
-    void task_done(task_state_base&) noexcept override { resume_later(); }
+    void task_done(task_state&) noexcept override { resume_later(); }
 
     void describe(std::ostream& out) const override {
         out << "awaiting task '" << target_->name() << "'" << (Shielded ? ", shielded" : "");
@@ -81,7 +70,7 @@ private:
         return cancel_answer::stopped;
     }
 
-    task_ref<state_for<T>> target_;
+    task_ref target_;
 };
 
 } // namespace detail
@@ -95,8 +84,8 @@ template <class T = void>
 class task_handle {
 public:
     task_handle() noexcept = default;
-    explicit task_handle(detail::task_ref<detail::state_for<T>> state) noexcept
-        : state_(std::move(state)) {}
+    /// For corio: `state` is that of a task<T> (or any task, for task_handle<>).
+    explicit task_handle(detail::task_ref state) noexcept : state_(std::move(state)) {}
 
     template <class U>
     requires(std::is_void_v<T> && !std::is_void_v<U>) task_handle(const task_handle<U>& typed)
@@ -126,7 +115,7 @@ public:
     /// The task's value, or its exception rethrown (cancelled_error if it was cancelled).
     /// A move-only value is moved out, so it can be taken once.
     /// Throws: `invalid_state_error` while the task is pending.
-    T result() const { return detail::result_of<T>(checked()); }
+    T result() const { return checked().template result<T>(); }
 
     /// The exception the task failed with, or null if it returned a value.
     /// Throws: `invalid_state_error` while pending; `cancelled_error` if it was cancelled, as
@@ -153,19 +142,19 @@ public:
     }
 
     /// For corio's own composition code (gather and friends).
-    [[nodiscard]] detail::state_for<T>& state() const { return checked(); }
+    [[nodiscard]] detail::task_state& state() const { return checked(); }
 
 private:
     template <class>
     friend class task_handle;
 
-    detail::state_for<T>& checked() const {
+    detail::task_state& checked() const {
         if (!state_)
             throw invalid_state_error("corio: use of an empty task_handle");
         return *state_;
     }
 
-    detail::task_ref<detail::state_for<T>> state_;
+    detail::task_ref state_;
 };
 
 namespace detail {
@@ -177,8 +166,8 @@ inline constexpr bool is_task_handle_v<task_handle<T>> = true;
 
 /// The states behind `handles`, for the awaiters that listen to many tasks.
 template <class T>
-std::vector<task_state_base*> states_of(const std::vector<task_handle<T>>& handles) {
-    std::vector<task_state_base*> states;
+std::vector<task_state*> states_of(const std::vector<task_handle<T>>& handles) {
+    std::vector<task_state*> states;
     states.reserve(handles.size());
     for (auto& h : handles)
         states.push_back(&h.state());

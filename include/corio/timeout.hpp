@@ -117,7 +117,7 @@ private:
 
     detail::scheduler* loop_;
     std::optional<clock::time_point> when_;
-    detail::task_state_base* task_ = nullptr;
+    detail::task_state* task_ = nullptr;
     int cancelling_ = 0;
     state state_ = state::created;
 };
@@ -148,7 +148,7 @@ task<R> wait_for_expired(A aw) {
     if constexpr (is_task_handle_v<A>) {
         if (aw.done())
             co_return co_await std::move(aw);
-        const task_state_base& self = *running_core().current_task_state();
+        const task_state& self = *running_core().current_task_state();
         const int cancelling = self.cancelling();
         aw.cancel();
         try {

@@ -44,7 +44,7 @@ namespace detail {
 
 class wait_awaiter final : public loop_waiter, private timer_node {
 public:
-    wait_awaiter(std::span<task_state_base* const> tasks,
+    wait_awaiter(std::span<task_state* const> tasks,
                  return_when when,
                  std::optional<clock::time_point> deadline)
         : loop_waiter(running_core()), listeners_(std::make_unique<listener[]>(tasks.size())),
@@ -83,12 +83,12 @@ public:
 private:
     struct listener final : done_listener {
         wait_awaiter* self = nullptr;
-        task_state_base* task = nullptr;
+        task_state* task = nullptr;
 
-        void task_done(task_state_base& t) noexcept override { self->task_done(t); }
+        void task_done(task_state& t) noexcept override { self->task_done(t); }
     };
 
-    void task_done(task_state_base& task) noexcept {
+    void task_done(task_state& task) noexcept {
         count_outcome(task);
         if (satisfied())
             finish();
@@ -103,7 +103,7 @@ private:
         return cancel_answer::stopped;
     }
 
-    void count_outcome(const task_state_base& task) noexcept {
+    void count_outcome(const task_state& task) noexcept {
         ++done_;
         failed_ = failed_ || (task.exception() && !task.cancelled());
     }
@@ -144,7 +144,7 @@ template <class T>
 task<wait_result<T>> wait_handles(std::vector<task_handle<T>> handles,
                                   return_when when,
                                   std::optional<clock::duration> timeout) {
-    std::vector<task_state_base*> states = states_of(handles);
+    std::vector<task_state*> states = states_of(handles);
     std::optional<clock::time_point> deadline;
     if (timeout)
         deadline = deadline_after(running_core().now(), *timeout);

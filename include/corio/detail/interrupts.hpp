@@ -25,7 +25,7 @@ public:
     [[nodiscard]] int handled() const noexcept { return handled_; }
 
     /// The task the first interrupt cancels: run()'s main.
-    void set_main(task_state_base* main) noexcept { main_ = main; }
+    void set_main(task_state* main) noexcept { main_ = main; }
 
     /// The first interrupt cancels main, so that its clean-up runs as for any cancellation;
     /// any further one (even in the same iteration), or the first once main is done, cancels
@@ -43,7 +43,7 @@ public:
 private:
     std::atomic<int> raised_{0};
     int handled_ = 0;
-    task_state_base* main_ = nullptr;
+    task_state* main_ = nullptr;
 };
 
 } // namespace corio::detail

@@ -34,10 +34,10 @@ enum class join_mode {
 // a child whose slot another join holds gets a listener.
 class join_awaiter final : public loop_waiter, private join_listener {
 public:
-    join_awaiter(std::span<task_state_base* const> children, join_mode mode)
+    join_awaiter(std::span<task_state* const> children, join_mode mode)
         : join_awaiter(children.data(), children.size(), mode) {
-        child_at_ = [](const void* children, std::size_t i) noexcept -> task_state_base& {
-            return *static_cast<task_state_base* const*>(children)[i];
+        child_at_ = [](const void* children, std::size_t i) noexcept -> task_state& {
+            return *static_cast<task_state* const*>(children)[i];
         };
     }
 
@@ -49,7 +49,7 @@ public:
     }
     join_awaiter(const Handles& handles, join_mode mode)
         : join_awaiter(&handles, std::ranges::size(handles), mode) {
-        child_at_ = [](const void* children, std::size_t i) noexcept -> task_state_base& {
+        child_at_ = [](const void* children, std::size_t i) noexcept -> task_state& {
             return std::ranges::begin(*static_cast<const Handles*>(children))[i].state();
         };
     }
@@ -122,7 +122,7 @@ private:
     struct listener final : done_listener {
         join_awaiter* self = nullptr;
 
-        void task_done(task_state_base& task) noexcept override {
+        void task_done(task_state& task) noexcept override {
             self->child_done(task, static_cast<std::size_t>(this - self->listeners_.get()));
         }
     };
@@ -137,13 +137,13 @@ private:
     }
 
     // From a child's join slot, which does not say which child it is.
-    void task_done(task_state_base& task) noexcept override { child_done(task, unknown_index); }
+    void task_done(task_state& task) noexcept override { child_done(task, unknown_index); }
 
-    [[nodiscard]] task_state_base& child(std::size_t i) const noexcept {
+    [[nodiscard]] task_state& child(std::size_t i) const noexcept {
         return child_at_(children_, i);
     }
 
-    void child_done(task_state_base& child, std::size_t i) noexcept {
+    void child_done(task_state& child, std::size_t i) noexcept {
         note_outcome(child, i);
         if (--pending_ == 0)
             resume_later();
@@ -151,7 +151,7 @@ private:
 
     // Every child's exception counts as retrieved: the first is rethrown, the others are the
     // fallout of the cancellation it caused (asyncio's gather looks at each too).
-    void note_outcome(task_state_base& child, std::size_t i) noexcept {
+    void note_outcome(task_state& child, std::size_t i) noexcept {
         const bool failed = child.retrieve() != nullptr;
         if (mode_ == join_mode::first_done && winner_ == no_winner) {
             winner_ = i != unknown_index ? i : index_of(child);
@@ -163,7 +163,7 @@ private:
         }
     }
 
-    [[nodiscard]] std::size_t index_of(const task_state_base& task) const noexcept {
+    [[nodiscard]] std::size_t index_of(const task_state& task) const noexcept {
         std::size_t i = 0;
         while (&child(i) != &task)
             ++i;
@@ -180,7 +180,7 @@ private:
     static constexpr std::size_t unknown_index = static_cast<std::size_t>(-1);
 
     const void* children_;
-    task_state_base& (*child_at_)(const void* children, std::size_t i) noexcept = nullptr;
+    task_state& (*child_at_)(const void* children, std::size_t i) noexcept = nullptr;
     std::size_t count_;
     join_mode mode_;
     std::size_t winner_ = no_winner;

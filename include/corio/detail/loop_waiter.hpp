@@ -43,7 +43,7 @@ protected:
 
     /// First thing in await_suspend: remembers the frame to resume and its task.
     void bind(std::coroutine_handle<> frame) {
-        task_state_base* task = loop_->current_task_state();
+        task_state* task = loop_->current_task_state();
         if (task == nullptr)
             throw std::logic_error("corio: awaited outside a task of the running loop");
         task_and_flags_ = reinterpret_cast<std::uintptr_t>(task); // both flags clear
@@ -77,7 +77,7 @@ protected:
             throw cancelled_error(task()->cancel_message());
     }
 
-    [[nodiscard]] task_state_base& owner() const noexcept { return *task(); }
+    [[nodiscard]] task_state& owner() const noexcept { return *task(); }
 
     /// In await_resume, after resumed(): the operation answered pending and then completed
     /// with a result that must not be dropped; the cancellation comes at the next suspension.
@@ -95,10 +95,10 @@ private:
     static constexpr std::uintptr_t cancelled_bit = 1;
     static constexpr std::uintptr_t resume_queued_bit = 2;
 
-    [[nodiscard]] task_state_base* task() const noexcept {
-        static_assert(alignof(task_state_base) > (cancelled_bit | resume_queued_bit));
-        return reinterpret_cast<task_state_base*>(task_and_flags_ &
-                                                  ~(cancelled_bit | resume_queued_bit));
+    [[nodiscard]] task_state* task() const noexcept {
+        static_assert(alignof(task_state) > (cancelled_bit | resume_queued_bit));
+        return reinterpret_cast<task_state*>(task_and_flags_ &
+                                             ~(cancelled_bit | resume_queued_bit));
     }
 
     std::uintptr_t task_and_flags_ = 0; // null until bound

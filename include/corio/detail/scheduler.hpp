@@ -21,14 +21,12 @@ public:
 
     /// Queues the next step of `task`, which is in no queue now: it resumes
     /// `task.next_step()`.
-    void schedule(task_state_base& task) noexcept {
-        ready_.push_back(task, ready_queue::kind::task);
-    }
+    void schedule(task_state& task) noexcept { ready_.push_back(task, ready_queue::kind::task); }
 
     /// Queues a callback (call_soon, or a call_later whose time has come), once.
     void schedule(callback_node& callback) noexcept; // in callback.hpp, which defines the node
 
-    [[nodiscard]] task_state_base* current_task_state() const noexcept { return current_; }
+    [[nodiscard]] task_state* current_task_state() const noexcept { return current_; }
 
     /// The loop's time: the clock, or the time its backend keeps (a test backend's virtual
     /// time, see detail/backend/scripted.hpp).
@@ -48,7 +46,7 @@ protected:
 
     ready_queue ready_;
     timer_heap timers_;
-    task_state_base* current_ = nullptr;
+    task_state* current_ = nullptr;
     const clock::time_point* own_time_ = nullptr;
     bool closing_ = false;
 };

@@ -14,7 +14,7 @@ namespace corio::detail {
 
 /// Writes `<task 'name' state>` and, for a suspended task, its coroutines outermost first and
 /// what it waits for. `running` is the task the loop is running now, if any.
-inline void dump_task(std::ostream& out, const task_state_base& t, const task_state_base* running) {
+inline void dump_task(std::ostream& out, const task_state& t, const task_state* running) {
     out << "<task '" << t.name() << "' ";
     if (&t == running)
         out << "running";

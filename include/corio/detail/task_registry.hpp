@@ -32,17 +32,18 @@ public:
     task_registry(const task_registry&) = delete;
     task_registry& operator=(const task_registry&) = delete;
 
-    void add(task_state_base& task) noexcept {
-        task.set_sink(*this);
+    void add(task_state& task) noexcept {
         task.add_ref();
         live_.push_back(task);
     }
 
     /// The task finished: out of the live list, into the unretrieved one if it failed.
-    void retire(task_state_base& task) noexcept {
+    void retire(task_state& task) noexcept {
         task.unlink();
-        if (task.failed_unretrieved())
+        if (task.failed_unretrieved()) {
+            task.set_sink(*this);
             unretrieved_.push_back(task);
+        }
         task.release();
     }
 
@@ -59,36 +60,36 @@ public:
 
     /// Cancels every live task.
     void cancel_all() {
-        live_.for_each([](task_state_base& t) { t.cancel({}); });
+        live_.for_each([](task_state& t) { t.cancel({}); });
     }
 
     /// The loop is closing: every live task's frame is destroyed unrun, every failure not
     /// retrieved yet is reported.
     void close() noexcept {
-        while (task_state_base* t = live_.pop_front()) {
+        while (task_state* t = live_.pop_front()) {
             t->abandon();
             t->release();
         }
-        while (task_state_base* t = unretrieved_.pop_front())
+        while (task_state* t = unretrieved_.pop_front())
             report(*t);
     }
 
 private:
-    void report_unretrieved(task_state_base& task) noexcept override {
+    void report_unretrieved(task_state& task) noexcept override {
         task.unlink();
         report(task);
     }
 
-    void report(task_state_base& task) noexcept {
+    void report(task_state& task) noexcept {
         // The context's handle may hold the last reference: the state goes with it.
         reporter_->call_exception_handler({"Task exception was never retrieved",
                                            task.exception(),
-                                           task_handle<>(task_ref<task_state_base>(&task))});
+                                           task_handle<>(task_ref(&task))});
     }
 
     exception_reporter* reporter_;
-    intrusive_list<task_state_base> live_;
-    intrusive_list<task_state_base> unretrieved_;
+    intrusive_list<task_state> live_;
+    intrusive_list<task_state> unretrieved_;
 };
 
 } // namespace corio::detail

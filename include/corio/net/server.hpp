@@ -64,14 +64,14 @@ namespace detail {
 struct server_state {
     struct child final : done_listener {
         explicit child(std::shared_ptr<server_state> s) noexcept : server(std::move(s)) {}
-        void task_done(task_state_base&) noexcept override {
+        void task_done(task_state&) noexcept override {
             const std::shared_ptr<server_state> keep = std::move(server); // may be the last
             keep->child_done(self);
         }
 
         std::shared_ptr<server_state> server;
         std::list<child>::iterator self;
-        task_ref<task_state_base> task;
+        task_ref task;
     };
 
     std::vector<endpoint> sockets;
@@ -114,7 +114,7 @@ inline void start_server_task(const std::shared_ptr<server_state>& state, task<>
         task_handle<> handle = spawn(std::move(body));
         const auto node = std::prev(state->children.end());
         node->self = node;
-        node->task = task_ref<task_state_base>(&handle.state());
+        node->task = task_ref(&handle.state());
         handle.state().add_listener(*node);
     } catch (...) {
         state->children.pop_back();
