@@ -60,6 +60,37 @@ TEST_CASE("a handle yields the task's value or rethrows its exception", "[spawn]
     corio::run(body());
 }
 
+namespace {
+
+// Its promise lies further into the frame than an ordinary one's.
+struct alignas(64) wide {
+    int value;
+};
+
+corio::task<wide> wide_after(int value, bool fail) {
+    co_await corio::sleep(1ms);
+    if (fail)
+        throw std::runtime_error("wide failed");
+    co_return wide{value};
+}
+
+} // namespace
+
+TEST_CASE("a task with an over-aligned result keeps its value and its exception", "[spawn]") {
+    auto body = [&]() -> corio::task<> {
+        auto ok = corio::spawn(wide_after(7, false));
+        auto bad = corio::spawn(wide_after(0, true));
+        CHECK((co_await ok).value == 7);
+        CHECK(ok.result().value == 7);
+        CHECK(ok.exception() == nullptr);
+        CHECK_THROWS_WITH(co_await bad, "wide failed");
+        CHECK(bad.exception() != nullptr);
+        const corio::task_handle<> untyped = bad;
+        CHECK_THROWS_WITH(untyped.result(), "wide failed");
+    };
+    corio::run(body());
+}
+
 TEST_CASE("querying a pending or empty handle throws invalid_state_error", "[spawn]") {
     auto body = []() -> corio::task<> {
         auto h = corio::spawn(value_after(1, 10ms));
