@@ -39,6 +39,10 @@ public:
     explicit site_tag() = default;
 };
 
+// Where a frame's promise begins: after its resume and destroy pointers (g++ and clang), as
+// every promise of a task is aligned to no more than those (task<T> checks its T).
+inline constexpr std::size_t promise_offset = 2 * sizeof(void*);
+
 class promise_base {
 public:
     // Frames come from the thread's frame cache: a loop of short awaits reuses one block.
@@ -179,13 +183,17 @@ public:
 /// A lazy coroutine returning `T`. Calling a coroutine function that returns a task runs
 /// nothing; `co_await`ing the task runs it inline in the awaiting coroutine and yields its
 /// value or rethrows its exception. asyncio: a coroutine object.
-/// Differences: move-only; destroying a task that never ran destroys its frame unrun.
+/// Differences: move-only; destroying a task that never ran destroys its frame unrun; a `T`
+/// aligned beyond 16 bytes is rejected at compile time (the frame is only 16-aligned).
 /// Stack safety: a loop of any number of synchronously completing `co_await`s runs in constant
 /// stack, with or without the compiler's tail calls.
 template <class T = void>
 class [[nodiscard]] task {
 public:
     static_assert(!std::is_reference_v<T>, "corio::task<T&> is not supported; return a pointer");
+    static_assert(alignof(detail::promise<T>) <= detail::promise_offset,
+                  "corio::task<T>: a T aligned beyond 16 bytes is not supported (g++ allocates "
+                  "the coroutine frame only 16-aligned); return it in a std::unique_ptr");
     using promise_type = detail::promise<T>;
     using value_type = T;
 

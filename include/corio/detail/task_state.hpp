@@ -15,7 +15,6 @@
 #include <corio/detail/ledger.hpp>
 #include <corio/detail/ready_queue.hpp>
 
-#include <bit>
 #include <cassert>
 #include <coroutine>
 #include <cstddef>
@@ -95,9 +94,9 @@ public:
     /// Owns the frame of `body` once constructed.
     template <class T>
     explicit task_state(task<T> body) noexcept
-        : frame_(body.release()), number_(next_number() & number_mask),
-          root_shift_(
-              root_shift_of(std::coroutine_handle<promise<T>>::from_address(frame_.address()))) {
+        : frame_(body.release()), number_(next_number() & number_mask) {
+        assert(&mutable_root() ==
+               &std::coroutine_handle<promise<T>>::from_address(frame_.address()).promise());
         ++thread_ledger().live_tasks;
     }
     task_state(const task_state&) = delete;
@@ -308,27 +307,17 @@ public:
 
 private:
     // The root's promise, where the task's outcome is kept: the frame lives as long as the
-    // state (until the loop abandons a task that can no longer finish). It lies 2^root_shift_
-    // bytes into the frame, after the resume and destroy pointers, as aligned as the promise.
+    // state (until the loop abandons a task that can no longer finish). It follows the
+    // frame's resume and destroy pointers, for every result type: task<T> allows no T aligned
+    // beyond them.
     [[nodiscard]] promise_base& mutable_root() const noexcept {
         return *reinterpret_cast<promise_base*>(static_cast<char*>(frame_.address()) +
-                                                (std::size_t{1} << root_shift_));
+                                                promise_offset);
     }
 
     template <class T>
     promise<T>& typed_promise() const noexcept {
         return std::coroutine_handle<promise<T>>::from_address(frame_.address()).promise();
-    }
-
-    // The offset is a power of two: two pointers rounded up to the promise's alignment.
-    template <class Promise>
-    static unsigned root_shift_of(std::coroutine_handle<Promise> frame) noexcept {
-        static_assert(std::is_base_of_v<promise_base, Promise>);
-        const auto offset = static_cast<std::size_t>(
-            reinterpret_cast<const char*>(static_cast<promise_base*>(&frame.promise())) -
-            static_cast<const char*>(frame.address()));
-        assert(std::has_single_bit(offset));
-        return static_cast<unsigned>(std::countr_zero(offset));
     }
 
     // What few tasks need, kept out of line so that the many do not carry it.
@@ -402,7 +391,6 @@ private:
     bool cancelled_ : 1 = false;
     bool shutdown_cancelled_ : 1 = false;
     bool retrieved_ : 1 = false;
-    unsigned root_shift_ : 6;
 };
 
 // Every spawned task carries one, in the frame cache's class of 80 bytes; W2 and W3 of the
