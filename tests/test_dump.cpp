@@ -100,11 +100,22 @@ std::string normalized(const std::string& dump) {
     return out;
 }
 
+// The dump's line for a coroutine of this file, as normalized() leaves it.
+std::string frame_line(const std::string& function) {
+    return "    " + function + " (" + __FILE__ + ":L)\n";
+}
+
+// The running loop's dump, normalized.
+std::string dump_now() {
+    std::ostringstream dump;
+    corio::dump_tasks(dump);
+    return normalized(dump.str());
+}
+
 } // namespace
 
 TEST_CASE("dump_tasks prints each task's chain down to the leaf", "[dump]") {
-    const std::string file = __FILE__;
-    auto body = [&]() -> corio::task<> {
+    auto body = []() -> corio::task<> {
         corio::current_task().set_name("main");
         auto worker = corio::spawn(outer(), "worker");
         auto waiter = corio::spawn(await_handle(worker), "waiter");
@@ -112,31 +123,17 @@ TEST_CASE("dump_tasks prints each task's chain down to the leaf", "[dump]") {
         co_await corio::sleep(0s); // every task above runs to its first suspension
         auto fresh = corio::spawn(leaf(), "fresh");
         idle.cancel();
-        std::ostringstream dump;
-        corio::dump_tasks(dump);
-        CHECK(normalized(dump.str()) == "<task 'main' running>\n"
-                                        "<task 'worker' suspended>\n"
-                                        "    outer (" +
-                                            file +
-                                            ":L)\n"
-                                            "    middle (" +
-                                            file +
-                                            ":L)\n"
-                                            "    leaf (" +
-                                            file +
-                                            ":L)\n"
-                                            "    sleep, due in S s\n"
-                                            "<task 'waiter' suspended>\n"
-                                            "    await_handle (" +
-                                            file +
-                                            ":L)\n"
-                                            "    awaiting task 'worker'\n"
-                                            "<task 'idle' suspended, cancelling 1>\n"
-                                            "    leaf (" +
-                                            file +
-                                            ":L)\n"
-                                            "    sleep, due in S s\n"
-                                            "<task 'fresh' not started>\n");
+        CHECK(dump_now() == "<task 'main' running>\n"
+                            "<task 'worker' suspended>\n" +
+                                frame_line("outer") + frame_line("middle") + frame_line("leaf") +
+                                "    sleep, due in S s\n"
+                                "<task 'waiter' suspended>\n" +
+                                frame_line("await_handle") +
+                                "    awaiting task 'worker'\n"
+                                "<task 'idle' suspended, cancelling 1>\n" +
+                                frame_line("leaf") +
+                                "    sleep, due in S s\n"
+                                "<task 'fresh' not started>\n");
         worker.cancel();
     };
     corio::run(body());
@@ -144,31 +141,18 @@ TEST_CASE("dump_tasks prints each task's chain down to the leaf", "[dump]") {
 
 TEST_CASE("the chain holds the inline tasks a task is suspended in, and no finished one",
           "[dump]") {
-    const std::string file = __FILE__;
-    auto body = [&]() -> corio::task<> {
+    auto body = []() -> corio::task<> {
         corio::current_task().set_name("main");
         auto t = corio::spawn(settled(), "settled");
         co_await corio::sleep(0s); // settled suspends in yielding
-        std::ostringstream in_child;
-        corio::dump_tasks(in_child);
-        CHECK(normalized(in_child.str()) == "<task 'main' running>\n"
-                                            "<task 'settled' suspended>\n"
-                                            "    settled (" +
-                                                file +
-                                                ":L)\n"
-                                                "    yielding (" +
-                                                file +
-                                                ":L)\n"
-                                                "    sleep(0), yielding once\n");
+        CHECK(dump_now() == "<task 'main' running>\n"
+                            "<task 'settled' suspended>\n" +
+                                frame_line("settled") + frame_line("yielding") +
+                                "    sleep(0), yielding once\n");
         co_await corio::sleep(0s); // yielding finishes; settled sleeps itself
-        std::ostringstream after_child;
-        corio::dump_tasks(after_child);
-        CHECK(normalized(after_child.str()) == "<task 'main' running>\n"
-                                               "<task 'settled' suspended>\n"
-                                               "    settled (" +
-                                                   file +
-                                                   ":L)\n"
-                                                   "    sleep, due in S s\n");
+        CHECK(dump_now() == "<task 'main' running>\n"
+                            "<task 'settled' suspended>\n" +
+                                frame_line("settled") + "    sleep, due in S s\n");
         t.cancel();
     };
     corio::run(body());
