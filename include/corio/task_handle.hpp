@@ -39,7 +39,7 @@ public:
     void await_suspend(std::coroutine_handle<> frame) {
         bind(frame);
         if (&owner() == target_.get())
-            throw invalid_state_error("corio: task '" + target_->name() + "' cannot await itself");
+            throw_self_await();
         target_->add_listener(*this);
         wait();
     }
@@ -56,6 +56,10 @@ public:
     }
 
 private:
+    [[noreturn, gnu::cold]] void throw_self_await() const {
+        throw invalid_state_error("corio: task '" + target_->name() + "' cannot await itself");
+    }
+
     cancel_answer stop() noexcept override {
         if (target_->done())
             return cancel_answer::too_late; // its outcome is on the way

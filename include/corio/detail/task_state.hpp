@@ -294,11 +294,12 @@ public:
     }
 
     /// Throws invalid_state_error while the task is pending, its exception once it failed.
+    /// Two tests, inlined where a handle is awaited; the throws are out of line.
     void rethrow_if_failed() {
         if (!done_)
-            throw invalid_state_error("corio: result of task '" + name() + "' is not ready");
+            throw_not_ready();
         if (failed_)
-            std::rethrow_exception(retrieve());
+            rethrow_failure();
     }
 
     /// Where the failure, not retrieved when the task finished, goes if nobody retrieves it:
@@ -331,6 +332,11 @@ private:
             extras_ = std::make_unique<extras_t>();
         return *extras_;
     }
+
+    [[noreturn, gnu::cold]] void throw_not_ready() const {
+        throw invalid_state_error("corio: result of task '" + name() + "' is not ready");
+    }
+    [[noreturn, gnu::cold]] void rethrow_failure() { std::rethrow_exception(retrieve()); }
 
     // Hands the request to the waiter; one that comes too late waits for the next suspension.
     void offer_cancel() noexcept {
