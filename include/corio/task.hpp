@@ -39,12 +39,6 @@ public:
     explicit site_tag() = default;
 };
 
-// Out of line, so that the checks on every spawn and every co_await of a task are two tests
-// each, inlined, with no string building and no throw on the path.
-[[noreturn, gnu::cold]] inline void throw_unstartable(const char* use, const char* why) {
-    throw std::logic_error(std::string("corio: ") + use + why);
-}
-
 // Where a frame's promise begins: after its resume and destroy pointers (g++ and clang), as
 // every promise of a task is aligned to no more than those (task<T> checks its T).
 inline constexpr std::size_t promise_offset = 2 * sizeof(void*);
@@ -247,11 +241,11 @@ private:
 
         bool await_ready() const {
             if (!handle)
-                detail::throw_unstartable("co_await", " on an empty task (moved from?)");
+                throw std::logic_error("corio: co_await on an empty task (moved from?)");
             if (handle.done())
                 return true;
             if (handle.promise().started())
-                detail::throw_unstartable("co_await", " on a task that is already running");
+                throw std::logic_error("corio: co_await on a task that is already running");
             return false;
         }
 
@@ -294,6 +288,11 @@ task<T> promise<T>::get_return_object() noexcept {
 
 inline task<void> promise<void>::get_return_object() noexcept {
     return task<void>{std::coroutine_handle<promise<void>>::from_promise(*this)};
+}
+
+// Out of line, so that the check on every spawn is two tests and no string building.
+[[noreturn, gnu::cold]] inline void throw_unstartable(const char* use, const char* why) {
+    throw std::logic_error(std::string("corio: ") + use + why);
 }
 
 /// Throws `std::logic_error` when `t` cannot be started as a task of its own: empty, or
